@@ -1,0 +1,212 @@
+"""The settings tree: defaults, the TOML file in the user's config folder, validation.
+
+The CLI, the GUI and the engine all read one `Settings`. An unknown key or a bad value is a
+`SettingsError` naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import platformdirs
+import tomli_w
+
+from kpopcam.types import EMOTIONS
+
+APP = "kpopcam"
+
+
+class SettingsError(ValueError):
+    """A settings file or override that cannot be used; the message names key and file."""
+
+
+@dataclass
+class DetectorSettings:
+    kind: str = "mtcnn"  # mtcnn | haar
+    min_face_px: int = 20  # smallest face to look for, in frame pixels
+    scale: float = 1.0  # frame is resized by this before detection (speed for reach)
+
+    def validate(self) -> None:
+        _check(self.kind in ("mtcnn", "haar"), "kind", "must be 'mtcnn' or 'haar'")
+        _check(self.min_face_px >= 12, "min_face_px", "must be at least 12")
+        _check(0 < self.scale <= 1, "scale", "must be in (0, 1]")
+
+
+@dataclass
+class IdentitySettings:
+    weights: str = "casia-webface"  # casia-webface (offline) | vggface2 (downloads once)
+    threshold: float = 0.5  # cosine similarity below which a face is "unknown"
+    flip: bool = True  # average each face's embedding with its mirror image's
+
+    def validate(self) -> None:
+        _check(
+            self.weights in ("casia-webface", "vggface2"),
+            "weights", "must be 'casia-webface' or 'vggface2'",
+        )
+        _check(-1 <= self.threshold <= 1, "threshold", "must be in [-1, 1]")
+
+
+@dataclass
+class EmotionSettings:
+    weights: str = ""  # a weight file; empty means the shipped weights/emotion.pt
+    smoothing: float = 0.4  # weight of the newest frame in the per-track average
+
+    def validate(self) -> None:
+        _check(0 < self.smoothing <= 1, "smoothing", "must be in (0, 1]")
+
+
+@dataclass
+class TriggerSettings:
+    star: str = ""  # the star to watch; empty: any enrolled star
+    emotion: str = "happy"
+    min_score: float = 0.6  # smoothed probability of the emotion that counts as showing it
+    hold_s: float = 0.5  # how long it must be shown before a capture
+    cooldown_s: float = 5.0  # no new capture of the same star for this long
+    max_per_minute: int = 6
+
+    def validate(self) -> None:
+        _check(self.emotion in EMOTIONS, "emotion", f"must be one of {', '.join(EMOTIONS)}")
+        _check(0 < self.min_score <= 1, "min_score", "must be in (0, 1]")
+        _check(self.hold_s >= 0, "hold_s", "must not be negative")
+        _check(self.cooldown_s >= 0, "cooldown_s", "must not be negative")
+        _check(self.max_per_minute >= 1, "max_per_minute", "must be at least 1")
+
+
+@dataclass
+class PortraitSettings:
+    strength: float = 12.0  # how strongly the background is blurred; 0 keeps it sharp
+    lens: str = "gaussian"  # gaussian | disc
+
+    def validate(self) -> None:
+        _check(0 <= self.strength <= 100, "strength", "must be in [0, 100]")
+        _check(self.lens in ("gaussian", "disc"), "lens", "must be 'gaussian' or 'disc'")
+
+
+@dataclass
+class CaptureSettings:
+    folder: str = ""  # empty: <Pictures>/kpopcam
+
+    def validate(self) -> None:
+        pass
+
+    @property
+    def path(self) -> Path:
+        if self.folder:
+            return Path(self.folder).expanduser()
+        return Path(platformdirs.user_pictures_dir()) / APP
+
+
+@dataclass
+class Settings:
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    emotion: EmotionSettings = field(default_factory=EmotionSettings)
+    trigger: TriggerSettings = field(default_factory=TriggerSettings)
+    portrait: PortraitSettings = field(default_factory=PortraitSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Defaults overlaid with the TOML file (a missing file means all defaults)."""
+        path = Path(path) if path else default_path()
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{path}: cannot be read as TOML: {exc}") from exc
+        return cls().updated(data, source=str(path))
+
+    def updated(self, data: dict[str, Any], source: str = "overrides") -> Settings:
+        """A copy with the nested `data` applied and validated."""
+        sections = {}
+        for section_name, values in data.items():
+            section = getattr(self, section_name, None)
+            if not dataclasses.is_dataclass(section):
+                raise SettingsError(f"{source}: unknown section [{section_name}]")
+            if not isinstance(values, dict):
+                raise SettingsError(f"{source}: [{section_name}] must be a table")
+            sections[section_name] = _updated_section(section, values, section_name, source)
+        result = dataclasses.replace(self, **sections)
+        for name in sections:
+            try:
+                getattr(result, name).validate()
+            except _Invalid as bad:
+                raise SettingsError(f"{source}: {name}.{bad.key} {bad.reason}") from None
+        return result
+
+    def with_overrides(self, assignments: list[str]) -> Settings:
+        """Apply 'section.key=value' strings from the command line (value parsed as TOML,
+        bare words as strings)."""
+        data: dict[str, dict[str, Any]] = {}
+        for text in assignments:
+            key, sep, raw = text.partition("=")
+            section, dot, name = key.strip().partition(".")
+            if not sep or not dot:
+                raise SettingsError(f"--set {text!r}: expected section.key=value")
+            data.setdefault(section, {})[name] = _parse_value(raw.strip())
+        return self.updated(data, source="--set")
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write all settings to the TOML file atomically."""
+        path = Path(path) if path else default_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(tomli_w.dumps(dataclasses.asdict(self)).encode("utf-8"))
+        os.replace(tmp, path)
+        return path
+
+
+def default_path() -> Path:
+    if env := os.environ.get("KPOPCAM_CONFIG"):
+        return Path(env)
+    return Path(platformdirs.user_config_dir(APP)) / "settings.toml"
+
+
+def data_dir() -> Path:
+    """Where the star gallery and other app data live (KPOPCAM_DATA overrides)."""
+    if env := os.environ.get("KPOPCAM_DATA"):
+        return Path(env)
+    return Path(platformdirs.user_data_dir(APP))
+
+
+class _Invalid(Exception):
+    def __init__(self, key: str, reason: str):
+        self.key, self.reason = key, reason
+
+
+def _check(ok: bool, key: str, reason: str) -> None:
+    if not ok:
+        raise _Invalid(key, reason)
+
+
+def _updated_section(section, values: dict, section_name: str, source: str):
+    hints = get_type_hints(type(section))
+    changes = {}
+    for key, value in values.items():
+        if key not in hints:
+            raise SettingsError(f"{source}: unknown key {section_name}.{key}")
+        changes[key] = _coerce(value, hints[key], f"{section_name}.{key}", source)
+    return dataclasses.replace(section, **changes)
+
+
+def _coerce(value: Any, kind: type, key: str, source: str) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, str):
+        return value
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise SettingsError(f"{source}: {key} must be {kind.__name__}, got {value!r}")
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw

@@ -1,0 +1,161 @@
+"""Finds, verifies and loads weight files. The only place that calls torch.load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import platformdirs
+import torch
+
+from kpopcam import models
+
+REQUIRED_CARD_KEYS = ("architecture", "arguments", "sha256")
+
+
+class WeightsError(RuntimeError):
+    """A weight file is missing, corrupt or does not match its model card."""
+
+
+def weights_dirs() -> list[Path]:
+    """Where shipped weights may be, first match wins.
+
+    KPOPCAM_WEIGHTS, the repository's weights/ (source checkout or editable
+    install), then <prefix>/share/kpopcam/weights (a regular install).
+    """
+    dirs = []
+    if env := os.environ.get("KPOPCAM_WEIGHTS"):
+        dirs.append(Path(env))
+    dirs.append(Path(__file__).resolve().parents[2] / "weights")
+    dirs.append(Path(sys.prefix) / "share" / "kpopcam" / "weights")
+    return dirs
+
+
+def find_weights(name: str) -> tuple[Path, Path]:
+    """(state dict, model card) paths of a shipped model such as 'emotion'."""
+    for directory in weights_dirs():
+        pt, card = directory / f"{name}.pt", directory / f"{name}.json"
+        if pt.is_file() and card.is_file():
+            return pt, card
+    searched = ", ".join(str(d) for d in weights_dirs())
+    raise WeightsError(
+        f"weights for the {name} model not found (looked for {name}.pt and {name}.json in "
+        f"{searched}). Reinstall kpopcam, or train them with the script in training/, "
+        f"or point KPOPCAM_WEIGHTS at a folder that has them."
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_card(card_path: Path) -> dict:
+    try:
+        card = json.loads(Path(card_path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"model card {card_path} cannot be read: {exc}") from exc
+    missing = [k for k in REQUIRED_CARD_KEYS if k not in card]
+    if missing:
+        raise WeightsError(f"model card {card_path} lacks {', '.join(missing)}")
+    return card
+
+
+def load_state_dict(path: Path, sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """A state dict from disk, checked against its checksum when one is given."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weight file {path} is missing")
+    if sha256 is not None and sha256_of(path) != sha256:
+        raise WeightsError(
+            f"weight file {path} is corrupt (checksum differs from its model card); "
+            "reinstall kpopcam or retrain the model"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a bad file
+        raise WeightsError(f"weight file {path} cannot be loaded: {exc}") from exc
+    if not isinstance(state, dict):
+        raise WeightsError(f"weight file {path} holds no state dict")
+    return state
+
+
+def load_model(name: str, pt_path: Path | None = None) -> tuple[torch.nn.Module, dict]:
+    """Build the model its card describes, load its weights, return (model in eval mode, card).
+
+    pt_path: a weight file other than the shipped one (its card sits beside it, .json).
+    """
+    if pt_path is None:
+        pt_path, card_path = find_weights(name)
+    else:
+        pt_path = Path(pt_path)
+        card_path = pt_path.with_suffix(".json")
+    card = read_card(card_path)
+    state = load_state_dict(pt_path, card["sha256"])
+    try:
+        model = models.build(card["architecture"], card["arguments"])
+        model.load_state_dict(state, strict=True)
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise WeightsError(
+            f"weights {pt_path} do not match the architecture in {card_path}: {exc}"
+        ) from exc
+    return model.eval(), card
+
+
+def save_model(model: torch.nn.Module, card: dict, pt_path: Path) -> dict:
+    """Write weights and their card (card gets the checksum) atomically; returns the card."""
+    pt_path = Path(pt_path)
+    pt_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_beside(pt_path)
+    try:
+        torch.save(model.state_dict(), tmp)
+        card = {**card, "sha256": sha256_of(tmp)}
+        os.replace(tmp, pt_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    write_text_atomic(pt_path.with_suffix(".json"), json.dumps(card, indent=2, ensure_ascii=False))
+    return card
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = _temp_beside(path)
+    try:
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _temp_beside(path: Path) -> Path:
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(name)
+
+
+def cache_dir() -> Path:
+    """Where weights made on this machine (such as the converted FaceNet) are kept.
+
+    KPOPCAM_CACHE when set (tests point it at a temporary folder), else the user's cache folder.
+    """
+    if env := os.environ.get("KPOPCAM_CACHE"):
+        return Path(env)
+    return Path(platformdirs.user_cache_dir("kpopcam"))
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A training checkpoint (model, optimiser and schedule state) written by torch.save."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a bad file
+        raise WeightsError(f"checkpoint {path} cannot be loaded: {exc}") from exc
+    if not isinstance(state, dict):
+        raise WeightsError(f"checkpoint {path} holds no dict")
+    return state

@@ -1,0 +1,56 @@
+"""Shared fixtures: real models loaded once, and the user's own folders never touched."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage import data
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_user_folders(tmp_path_factory):
+    """Config, data and cache folders of a throw-away user for the whole run."""
+    root = tmp_path_factory.mktemp("user")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("CONFIG", "DATA", "CACHE"):
+            mp.setenv(f"KPOPCAM_{name}", str(root / name.lower()))
+        mp.setenv("KPOPCAM_CONFIG", str(root / "config" / "settings.toml"))
+        yield root
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from kpopcam.vision.detector import MtcnnDetector
+
+    return MtcnnDetector(min_face_px=20)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from kpopcam.vision.embedder import FaceEmbedder
+
+    return FaceEmbedder()
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """Eileen Collins, smiling (public domain, NASA): 512x512 RGB."""
+    return data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def cameraman() -> np.ndarray:
+    """Another person (grey photo, as RGB)."""
+    return np.stack([data.camera()] * 3, axis=-1)
+
+
+def save_jpeg(rgb: np.ndarray, path) -> str:
+    Image.fromarray(rgb).save(path, quality=92)
+    return str(path)
