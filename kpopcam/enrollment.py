@@ -1,0 +1,82 @@
+"""Enrolling a star from photos: one face per photo into the gallery, the rest reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kpopcam.images import ImageReadError, read_rgb
+from kpopcam.stars import EnrolledFace, StarGallery
+from kpopcam.types import Face
+from kpopcam.vision.detector import FaceDetector, aligned_crop, box_crop, detect_in_photo
+
+# A second face at least this large (relative to the largest) makes a photo ambiguous.
+AMBIGUOUS_SIZE_RATIO = 0.7
+THUMBNAIL_PX = 96
+
+
+@dataclass
+class EnrolReport:
+    added: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (photo, reason)
+
+
+@dataclass
+class PhotoFace:
+    """The one face a photo gives for enrolment, or the reason it gives none."""
+
+    face: Face | None
+    rgb: np.ndarray | None
+    reason: str = ""
+
+
+def face_of_photo(detector: FaceDetector, path: Path) -> PhotoFace:
+    try:
+        rgb = read_rgb(path)
+    except ImageReadError as exc:
+        return PhotoFace(None, None, str(exc).removeprefix(f"{path}: "))
+    faces = detect_in_photo(detector, rgb)
+    if not faces:
+        return PhotoFace(None, rgb, "no face found")
+    if len(faces) > 1 and faces[1].area >= AMBIGUOUS_SIZE_RATIO * faces[0].area:
+        return PhotoFace(None, rgb, f"{len(faces)} faces of similar size: which one is the star?")
+    return PhotoFace(faces[0], rgb)
+
+
+def thumbnail_jpeg(rgb: np.ndarray, face: Face) -> bytes:
+    crop = box_crop(rgb, face, THUMBNAIL_PX, margin=0.25)
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return data.tobytes() if ok else b""
+
+
+def enroll(
+    name: str,
+    photos: Iterable[Path],
+    detector: FaceDetector,
+    embedder,
+    gallery: StarGallery,
+    flip: bool = True,
+    on_photo: Callable[[Path], None] | None = None,
+) -> EnrolReport:
+    """Adds the largest face of each photo to the star `name`, in one transaction at the end
+    so that a failure part-way leaves the gallery as it was. Photos with no face, several
+    similar faces, or that are unreadable are skipped and reported."""
+    report, faces = EnrolReport(), []
+    for path in photos:
+        found = face_of_photo(detector, path)
+        if found.face is None:
+            report.skipped.append((path, found.reason))
+        else:
+            crop = aligned_crop(found.rgb, found.face, 160)
+            embedding = embedder.embed(crop[None], flip=flip)[0]
+            faces.append(EnrolledFace(embedding, str(path), thumbnail_jpeg(found.rgb, found.face)))
+            report.added.append(path)
+        if on_photo:
+            on_photo(path)
+    gallery.add_faces(name, faces)
+    return report

@@ -1,0 +1,97 @@
+"""The star gallery's bookkeeping on a real SQLite file: names, edits, files, matching."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pytest
+
+from kpopcam.stars import EnrolledFace, GalleryError, StarGallery
+
+
+def faces_near(direction: np.ndarray, n: int, rng) -> list[EnrolledFace]:
+    vectors = direction + 0.1 * rng.standard_normal((n, 512))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return [EnrolledFace(v, f"photo{i}.jpg") for i, v in enumerate(vectors)]
+
+
+@pytest.fixture
+def directions():
+    rng = np.random.default_rng(0)
+    d = rng.standard_normal((3, 512))
+    return d / np.linalg.norm(d, axis=1, keepdims=True), rng
+
+
+@pytest.fixture
+def gallery(tmp_path, directions):
+    (lisa, jennie, _), rng = directions
+    g = StarGallery(tmp_path / "stars.sqlite", threshold=0.5)
+    g.add_faces("리사", faces_near(lisa, 4, rng))
+    g.add_faces("Jennie 🐰", faces_near(jennie, 3, rng))
+    yield g
+    g.close()
+
+
+def test_match_names_the_closest_star_and_rejects_strangers(gallery, directions):
+    (lisa, jennie, stranger), _ = directions
+    assert gallery.match(lisa).name == "리사"
+    assert gallery.match(jennie).name == "Jennie 🐰"
+    unknown = gallery.match(stranger)
+    assert unknown.name is None and not unknown.known
+
+
+def test_hangul_typed_decomposed_is_the_same_star(gallery, directions):
+    (lisa, _, _), rng = directions
+    decomposed = unicodedata.normalize("NFD", "리사")
+    assert decomposed != "리사"
+    gallery.add_faces(decomposed, faces_near(lisa, 1, rng))
+    assert {s.name: s.face_count for s in gallery.stars()}["리사"] == 5
+
+
+def test_rename_and_remove(gallery, directions):
+    (lisa, _, _), _ = directions
+    gallery.rename("리사", "Lisa")
+    assert gallery.match(lisa).name == "Lisa"
+    with pytest.raises(GalleryError, match="already a star"):
+        gallery.rename("Lisa", "Jennie 🐰")
+    gallery.remove("Lisa")
+    assert [s.name for s in gallery.stars()] == ["Jennie 🐰"]
+    assert gallery.match(lisa).name is None
+    with pytest.raises(GalleryError, match="no star called"):
+        gallery.remove("Lisa")
+
+
+def test_empty_gallery_knows_nobody(tmp_path, directions):
+    (lisa, _, _), _ = directions
+    with StarGallery(tmp_path / "empty.sqlite") as g:
+        assert g.match(lisa).name is None
+    with pytest.raises(GalleryError, match="needs a name"):
+        StarGallery(tmp_path / "x.sqlite").add_faces("  ", [])
+
+
+def test_export_then_import_into_another_gallery(gallery, tmp_path, directions):
+    (lisa, _, _), _ = directions
+    exported = tmp_path / "share" / "blackpink.kpopcam"
+    exported.parent.mkdir()
+    gallery.export(exported)
+    with StarGallery(tmp_path / "friend.sqlite") as friend:
+        assert friend.import_from(exported) == 7
+        assert friend.match(lisa).name == "리사"
+
+
+def test_embeddings_of_another_model_are_refused(gallery, tmp_path):
+    gallery.export(tmp_path / "casia.kpopcam")
+    with pytest.raises(GalleryError, match="casia-webface"):
+        StarGallery(gallery.path, embedder="vggface2")
+    with StarGallery(tmp_path / "vgg.sqlite", embedder="vggface2") as other, pytest.raises(
+        GalleryError, match="cannot be compared"
+    ):
+        other.import_from(tmp_path / "casia.kpopcam")
+
+
+def test_a_file_that_is_not_a_gallery_is_refused(gallery, tmp_path):
+    junk = tmp_path / "junk.kpopcam"
+    junk.write_text("hello", "utf-8")
+    with pytest.raises(GalleryError, match="not a kpopcam gallery"):
+        gallery.import_from(junk)
