@@ -1,0 +1,231 @@
+"""Saved portraits: JPEG files in the capture folder, an SQLite index, and the same facts in
+each image's metadata so other photo tools (and a rebuilt index) see them.
+
+Writes are atomic: each file is written to a temporary name and renamed, and the index row is
+added only once both files are in place. Opening the store reconciles the two, so a crash or a
+full disk never leaves an index row without its files; files without a row are indexed again
+from their own metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+INDEX_NAME = "captures.sqlite"
+META_KEY = "kpopcam"
+EXIF_DESCRIPTION, EXIF_SOFTWARE, EXIF_DATETIME_ORIGINAL = 0x010E, 0x0131, 0x9003
+EXIF_IFD, EXIF_USER_COMMENT = 0x8769, 0x9286
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    star TEXT NOT NULL,
+    emotion TEXT NOT NULL,
+    score REAL NOT NULL,
+    taken REAL NOT NULL,
+    source TEXT NOT NULL,
+    frame INTEGER NOT NULL,
+    original TEXT NOT NULL UNIQUE,
+    portrait TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS captures_taken ON captures(taken);
+"""
+
+
+class CaptureError(OSError):
+    """A capture that could not be saved (e.g. the disk is full); nothing half-written stays."""
+
+
+@dataclass(frozen=True)
+class Capture:
+    id: int
+    star: str
+    emotion: str
+    score: float
+    taken: float  # seconds since the epoch
+    source: str
+    frame: int
+    original: Path
+    portrait: Path
+
+    @property
+    def facts(self) -> dict:
+        return {"star": self.star, "emotion": self.emotion, "score": round(self.score, 4),
+                "taken": self.taken, "source": self.source, "frame": self.frame}
+
+
+class CaptureStore:
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.folder / INDEX_NAME, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self.reconcile()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> CaptureStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def save(self, original_rgb: np.ndarray, portrait_rgb: np.ndarray, star: str, emotion: str,
+             score: float, source: str, frame: int, taken: float | None = None) -> Capture:
+        """Write both JPEGs, then the index row; on any failure nothing of it remains."""
+        taken = time.time() if taken is None else taken
+        stem = self._free_stem(file_stem(taken, star, emotion))
+        facts = {"star": star, "emotion": emotion, "score": round(float(score), 4),
+                 "taken": taken, "source": source, "frame": int(frame)}
+        original, portrait = self.folder / f"{stem}.jpg", self.folder / f"{stem}_portrait.jpg"
+        written: list[Path] = []
+        try:
+            for path, rgb in ((original, original_rgb), (portrait, portrait_rgb)):
+                write_jpeg_atomic(path, rgb, facts)
+                written.append(path)
+            row_id = self._insert(facts, original, portrait)
+        except BaseException as exc:
+            for path in written:
+                path.unlink(missing_ok=True)
+            if isinstance(exc, OSError | sqlite3.Error):
+                raise CaptureError(f"the capture could not be saved in {self.folder}: {exc}") \
+                    from exc
+            raise
+        return Capture(row_id, star, emotion, float(score), taken, source, int(frame),
+                       original, portrait)
+
+    def list(self, star: str | None = None, emotion: str | None = None,
+             since: float | None = None, until: float | None = None) -> list[Capture]:
+        """Captures newest first, filtered by star, emotion and time (epoch seconds)."""
+        where, params = [], []
+        for clause, value in (("star = ?", star), ("emotion = ?", emotion),
+                              ("taken >= ?", since), ("taken < ?", until)):
+            if value is not None:
+                where.append(clause)
+                params.append(unicodedata.normalize("NFC", value) if clause == "star = ?"
+                              else value)
+        sql = "SELECT * FROM captures" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self._db.execute(sql + " ORDER BY taken DESC, id DESC", params).fetchall()
+        return [self._capture(row) for row in rows]
+
+    def get(self, capture_id: int) -> Capture | None:
+        row = self._db.execute("SELECT * FROM captures WHERE id = ?", (capture_id,)).fetchone()
+        return self._capture(row) if row else None
+
+    def delete(self, capture_id: int) -> None:
+        """The row goes first: a crash part-way leaves files that reconcile indexes again."""
+        capture = self.get(capture_id)
+        if capture is None:
+            raise KeyError(f"no capture {capture_id}")
+        self._db.execute("DELETE FROM captures WHERE id = ?", (capture_id,))
+        capture.original.unlink(missing_ok=True)
+        capture.portrait.unlink(missing_ok=True)
+
+    def reconcile(self) -> tuple[int, int]:
+        """Drop rows whose files are gone and index files that have no row (from their own
+        metadata); also removes temporary files a crash left. Returns (dropped, adopted)."""
+        for stale in self.folder.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        dropped = 0
+        for capture in self.list():
+            if not (capture.original.exists() and capture.portrait.exists()):
+                self._db.execute("DELETE FROM captures WHERE id = ?", (capture.id,))
+                dropped += 1
+        known = {row[0] for row in self._db.execute("SELECT original FROM captures")}
+        adopted = 0
+        for original in sorted(self.folder.glob("*.jpg")):
+            portrait = original.with_name(f"{original.stem}_portrait.jpg")
+            if original.name.endswith("_portrait.jpg") or original.name in known:
+                continue
+            facts = read_facts(original)
+            if facts and portrait.exists():
+                self._insert(facts, original, portrait)
+                adopted += 1
+        return dropped, adopted
+
+    def _insert(self, facts: dict, original: Path, portrait: Path) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO captures(star, emotion, score, taken, source, frame, original, portrait)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (unicodedata.normalize("NFC", facts["star"]), facts["emotion"], facts["score"],
+             facts["taken"], facts["source"], facts["frame"], original.name, portrait.name),
+        )
+        return int(cursor.lastrowid)
+
+    def _capture(self, row) -> Capture:
+        id_, star, emotion, score, taken, source, frame, original, portrait = row
+        return Capture(id_, star, emotion, score, taken, source, frame,
+                       self.folder / original, self.folder / portrait)
+
+    def _free_stem(self, stem: str) -> str:
+        candidate, n = stem, 1
+        while (self.folder / f"{candidate}.jpg").exists():
+            n += 1
+            candidate = f"{stem}-{n}"
+        return candidate
+
+
+def file_stem(taken: float, star: str, emotion: str) -> str:
+    """'20261128-091502-123_리사_happy': sortable by time, readable, safe on every system."""
+    when = datetime.fromtimestamp(taken)
+    name = unicodedata.normalize("NFC", star)
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name).strip(" .-") or "star"
+    return f"{when:%Y%m%d-%H%M%S}-{when.microsecond // 1000:03d}_{name[:60]}_{emotion}"
+
+
+def write_jpeg_atomic(path: Path, rgb: np.ndarray, facts: dict, quality: int = 92) -> None:
+    """A JPEG carrying the capture's facts in EXIF and its comment, written to a temporary file
+    in the same folder, flushed to disk, then renamed into place."""
+    data = encode_jpeg(rgb, facts, quality)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def encode_jpeg(rgb: np.ndarray, facts: dict, quality: int = 92) -> bytes:
+    image = Image.fromarray(np.ascontiguousarray(rgb))
+    text = json.dumps({META_KEY: facts}, ensure_ascii=False)
+    exif = Image.Exif()
+    exif[EXIF_DESCRIPTION] = f"{facts['star']} - {facts['emotion']} ({facts['score']:.2f})"
+    exif[EXIF_SOFTWARE] = "kpopcam"
+    exif[EXIF_DATETIME_ORIGINAL] = datetime.fromtimestamp(facts["taken"]).strftime(
+        "%Y:%m:%d %H:%M:%S")
+    exif.get_ifd(EXIF_IFD)[EXIF_USER_COMMENT] = b"UNICODE\x00" + text.encode("utf-16-be")
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, exif=exif, comment=text.encode("utf-8"))
+    return out.getvalue()
+
+
+def read_facts(path: Path) -> dict | None:
+    """The capture facts kpopcam wrote into a JPEG, or None if it has none."""
+    try:
+        with Image.open(path) as image:
+            comment = image.info.get("comment", b"")
+        facts = json.loads(comment.decode("utf-8"))[META_KEY]
+        return facts if {"star", "emotion", "score", "taken", "source", "frame"} <= set(facts) \
+            else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
