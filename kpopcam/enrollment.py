@@ -12,7 +12,7 @@ import numpy as np
 from kpopcam.images import ImageReadError, read_rgb
 from kpopcam.stars import EnrolledFace, StarGallery
 from kpopcam.types import Face
-from kpopcam.vision.detector import FaceDetector, aligned_crop, box_crop, detect_in_photo
+from kpopcam.vision.detector import FaceDetector, box_crop, detect_in_photo
 
 # A second face at least this large (relative to the largest) makes a photo ambiguous.
 AMBIGUOUS_SIZE_RATIO = 0.7
@@ -72,8 +72,7 @@ def enroll(
         if found.face is None:
             report.skipped.append((path, found.reason))
         else:
-            crop = aligned_crop(found.rgb, found.face, 160)
-            embedding = embedder.embed(crop[None], flip=flip)[0]
+            embedding = embedder.embed_faces(found.rgb, [found.face], flip=flip)[0]
             faces.append(EnrolledFace(embedding, str(path), thumbnail_jpeg(found.rgb, found.face)))
             report.added.append(path)
         if on_photo:

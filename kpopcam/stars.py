@@ -61,7 +61,7 @@ class StarGallery:
     another one is an error, since their embeddings cannot be compared.
     """
 
-    def __init__(self, path: str | Path, embedder: str = "casia-webface", threshold: float = 0.5):
+    def __init__(self, path: str | Path, embedder: str = "casia-webface", threshold: float = 0.75):
         self.path = Path(path)
         self.threshold = threshold
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from skimage import data
 
 from kpopcam.enrollment import enroll
 from kpopcam.stars import StarGallery
-from kpopcam.vision.detector import aligned_crop, detect_in_photo
+from kpopcam.vision.detector import detect_in_photo
 from tests.conftest import save_jpeg
 
 STAR = "Eileen Collins"
@@ -18,8 +18,7 @@ STAR = "Eileen Collins"
 def who(rgb, detector, embedder, gallery):
     faces = detect_in_photo(detector, rgb)
     assert faces, "no face found"
-    crop = aligned_crop(rgb, faces[0], 160)
-    return gallery.match(embedder.embed(crop[None], flip=True)[0])
+    return gallery.match(embedder.embed_faces(rgb, faces[:1])[0])
 
 
 @pytest.fixture(scope="module")

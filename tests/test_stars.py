@@ -11,7 +11,7 @@ from kpopcam.stars import EnrolledFace, GalleryError, StarGallery
 
 
 def faces_near(direction: np.ndarray, n: int, rng) -> list[EnrolledFace]:
-    vectors = direction + 0.1 * rng.standard_normal((n, 512))
+    vectors = direction + 0.02 * rng.standard_normal((n, 512))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return [EnrolledFace(v, f"photo{i}.jpg") for i, v in enumerate(vectors)]
 

@@ -14,7 +14,7 @@ import torch
 from training.identity_data import list_photos
 
 
-def landmarks_in_box_crop(face, margin: float = 0.2) -> np.ndarray:
+def landmarks_in_box_crop(face, margin: float = 0.0) -> np.ndarray:
     """The face's landmarks as fractions of the square crop that box_crop makes."""
     x1, y1, x2, y2 = face.box
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2

@@ -13,16 +13,17 @@ MTCNN_MIN_FACE_PX = 12  # P-Net's window: MTCNN cannot look for smaller faces
 PHOTO_PAD = 0.4  # border added around a tight face crop, as a fraction of its side
 
 # Where the five landmarks sit in a FaceNet input crop (fractions of its side): the mean
-# MTCNN landmarks within 'box + margin' crops of idol photos, so that aligned crops keep the
-# framing the network was trained on while eyes are levelled and jitter is removed.
-# Measured by training/face_template.py (385 BLACKPINK photos, box margin 0.2).
+# MTCNN landmarks within square MTCNN-box crops of idol photos, so that aligned crops keep that
+# framing while eyes are levelled and jitter is removed. Measured by training/face_template.py
+# (385 BLACKPINK photos). Box crops with no margin beat margins of 0.1 and 0.2 by 5-18 points
+# of top-1 accuracy there (training/RESULTS.md).
 FACENET_TEMPLATE = np.array(
     [
-        [0.3768, 0.4283],
-        [0.6232, 0.4283],
-        [0.5000, 0.5756],
-        [0.4037, 0.6923],
-        [0.5963, 0.6923],
+        [0.3275, 0.3996],
+        [0.6725, 0.3996],
+        [0.5000, 0.6058],
+        [0.3652, 0.7692],
+        [0.6348, 0.7692],
     ],
     dtype=np.float32,
 )
@@ -165,7 +166,7 @@ def aligned_crop(rgb: np.ndarray, face: Face, size: int = 160) -> np.ndarray:
     )
 
 
-def box_crop(rgb: np.ndarray, face: Face, size: int = 160, margin: float = 0.2) -> np.ndarray:
+def box_crop(rgb: np.ndarray, face: Face, size: int = 160, margin: float = 0.0) -> np.ndarray:
     """A square crop around the face box, widened by `margin` of the box side on each side.
 
     Parts outside the image are filled by repeating the border, so a face at the edge still

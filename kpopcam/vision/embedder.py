@@ -16,7 +16,9 @@ import torch
 from facenet_pytorch import InceptionResnetV1
 from facenet_pytorch.models.inception_resnet_v1 import get_torch_home
 
+from kpopcam.types import Face
 from kpopcam.vision import facenet_convert, weights
+from kpopcam.vision.detector import aligned_crop
 from kpopcam.vision.weights import WeightsError
 
 log = logging.getLogger(__name__)
@@ -179,6 +181,12 @@ class FaceEmbedder:
             both = self.model(torch.cat([x, x.flip(3)]))
             mean = both[: len(x)] + both[len(x) :]
             return torch.nn.functional.normalize(mean, dim=1).numpy()
+
+
+    def embed_faces(self, rgb: np.ndarray, faces: Sequence[Face], flip: bool = True) -> np.ndarray:
+        """(n, 512) embeddings of the detector's faces on an RGB image, each aligned to its
+        landmarks the way the star gallery's faces were."""
+        return self.embed([aligned_crop(rgb, face, CROP_SIZE) for face in faces], flip=flip)
 
 
 def _to_batch(crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
