@@ -1,0 +1,145 @@
+"""One analysed frame: faces found, followed, recognised and read; what the GUI draws."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from kpopcam.live.sources import Frame
+from kpopcam.live.tracker import FaceTracker, Track
+from kpopcam.live.trigger import BestFrameBuffer, Candidate, CaptureRule, Fire
+from kpopcam.types import EMOTIONS, Face
+
+
+@dataclass(frozen=True)
+class FaceReport:
+    track_id: int
+    box: tuple[float, float, float, float]
+    star: str | None  # None: unknown
+    similarity: float
+    emotions: tuple[float, ...]  # smoothed probabilities in EMOTIONS order
+    is_target: bool  # the chosen star
+    hold: float | None  # 0..1 while the target holds the emotion, else None
+
+    @property
+    def emotion(self) -> str:
+        return EMOTIONS[int(np.argmax(self.emotions))]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    frame_number: int
+    timestamp: float
+    frame_size: tuple[int, int]  # (width, height)
+    faces: list[FaceReport]
+    stage_ms: dict[str, float]
+    fires: list[Fire] = field(default_factory=list)
+
+
+@dataclass
+class FaceModels:
+    """The models the analysis needs: detector, embedder + gallery, emotion reader."""
+
+    detector: object
+    embedder: object
+    gallery: object
+    emotion: object
+    flip: bool = True
+
+
+class FrameAnalyzer:
+    """Detect -> track -> identity per track -> emotion per face -> rule. Not thread-safe:
+    one analysis thread owns it."""
+
+    def __init__(self, models: FaceModels, rule: CaptureRule, smoothing: float = 0.4,
+                 detect_every: int = 1, identity_refresh_s: float = 2.0):
+        self.models = models
+        self.rule = rule
+        self.smoothing = smoothing
+        self.detect_every = max(1, detect_every)
+        self.tracker = FaceTracker(identity_refresh_s)
+        self.best_frames = BestFrameBuffer(keep_s=max(3.0, rule.hold_s + 1.0))
+        self._analysed = 0
+
+    def analyse(self, frame: Frame) -> Analysis:
+        stage: dict[str, float] = {}
+        image = frame.image
+        now = frame.timestamp
+        with _timed(stage, "detect"):
+            if self._analysed % self.detect_every == 0:
+                faces = self.models.detector.detect(image, color="bgr")
+            else:
+                faces = self.tracker.predict(now)  # followed between detections
+        self._analysed += 1
+        with _timed(stage, "track"):
+            tracks = self.tracker.update(faces, now)
+        with _timed(stage, "identify"):
+            self._identify(image, faces, tracks, now)
+        with _timed(stage, "emotion"):
+            readings = self.models.emotion.read(image, faces, color="bgr")
+            for track, reading in zip(tracks, readings, strict=True):
+                track.smooth_emotion(reading.probabilities, self.smoothing)
+        with _timed(stage, "trigger"):
+            fires = self.rule.update(tracks, now)
+            self._remember_candidates(image, frame, tracks, readings)
+        size = (image.shape[1], image.shape[0])
+        reports = [self._report(t, now) for t in tracks]
+        return Analysis(frame.number, now, size, reports, stage, fires)
+
+    def _identify(self, image, faces, tracks: list[Track], now: float) -> None:
+        """New faces are recognised at once; known ones are refreshed one a frame, so that the
+        cost of recognition is spread out instead of landing on one frame."""
+        due = [i for i, t in enumerate(tracks) if self.tracker.needs_identity(t, now)]
+        todo = [i for i in due if not tracks[i].votes] or due[:1]
+        if not todo:
+            return
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        embeddings = self.models.embedder.embed_faces(rgb, [faces[i] for i in todo],
+                                                      flip=self.models.flip)
+        for i, embedding in zip(todo, embeddings, strict=True):
+            tracks[i].add_vote(self.models.gallery.match(embedding), now)
+
+    def _remember_candidates(self, image, frame: Frame, tracks, readings) -> None:
+        target = EMOTIONS.index(self.rule.emotion)
+        for track, reading in zip(tracks, readings, strict=True):
+            if not self.rule.wants(track.star):
+                continue
+            self.best_frames.add(track.id, Candidate(
+                frame.number, frame.timestamp, track.face, float(reading.probabilities[target]),
+                face_sharpness(image, track.face), (image.shape[1], image.shape[0]),
+            ))
+        self.best_frames.forget({t.id for t in self.tracker.tracks})
+
+    def _report(self, track: Track, now: float) -> FaceReport:
+        emotions = tuple(float(p) for p in track.emotion) if track.emotion is not None else (
+            (0.0,) * len(EMOTIONS))
+        star = track.star
+        return FaceReport(track.id, track.face.box, star, track.similarity, emotions,
+                          self.rule.wants(star), self.rule.hold_progress(track.id, now))
+
+
+def face_sharpness(image: np.ndarray, face: Face, side: int = 64) -> float:
+    """Variance of the Laplacian of the face, resampled to a fixed size so big and small faces
+    compare fairly."""
+    x1, y1, x2, y2 = (int(round(v)) for v in face.box)
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return 0.0
+    grey = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY)
+    grey = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+class _timed:
+    def __init__(self, stage: dict[str, float], name: str):
+        self.stage, self.name = stage, name
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.stage[self.name] = (time.perf_counter() - self.start) * 1000

@@ -1,0 +1,234 @@
+"""The real-time engine: a source thread, an analysis thread and a capture thread.
+
+source   -> latest-frame slot (older frames are dropped) + ring buffer of recent frames
+analysis -> newest frame only (no backlog) -> FrameAnalyzer -> Analysis (+ fires)
+capture  -> best frame of the moment from the ring buffer -> portrait -> CaptureStore
+
+Callbacks run on the engine's threads; a GUI must hand them over to its own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from kpopcam.captures import Capture, CaptureError, CaptureStore
+from kpopcam.live.analysis import Analysis, FrameAnalyzer
+from kpopcam.live.sources import Frame, FrameSource
+from kpopcam.live.trigger import Fire
+
+log = logging.getLogger(__name__)
+
+BUFFER_S = 1.5  # how much recent video the ring buffer keeps for choosing the best frame
+
+
+@dataclass
+class EngineStats:
+    frames_in: int = 0
+    frames_analysed: int = 0
+    captures: int = 0
+    duplicates_skipped: int = 0
+    started: float = field(default_factory=time.monotonic)
+    stage_ms: dict[str, list[float]] = field(default_factory=dict)
+    trigger_to_disk_ms: list[float] = field(default_factory=list)
+    capture_errors: list[str] = field(default_factory=list)
+    end_reason: str = ""
+
+    @property
+    def frames_dropped(self) -> int:
+        return self.frames_in - self.frames_analysed
+
+    @property
+    def analysed_fps(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.frames_analysed / elapsed if elapsed > 0 else 0.0
+
+
+class Engine:
+    def __init__(
+        self,
+        source: FrameSource,
+        analyzer: FrameAnalyzer,
+        portraits=None,
+        store: CaptureStore | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
+        on_analysis: Callable[[Analysis], None] | None = None,
+        on_capture: Callable[[Capture], None] | None = None,
+        buffer_s: float = BUFFER_S,
+    ):
+        self.source, self.analyzer = source, analyzer
+        self.portraits, self.store = portraits, store
+        self.on_frame, self.on_analysis, self.on_capture = on_frame, on_analysis, on_capture
+        self.stats = EngineStats()
+        self._buffer: deque[Frame] = deque(maxlen=max(2, round(buffer_s * (source.fps or 30))))
+        self._buffer_lock = threading.Lock()
+        self._latest: Frame | None = None
+        self._latest_ready = threading.Condition()
+        self._source_done = threading.Event()
+        self._stop = threading.Event()
+        self._fires: queue.Queue[tuple[Fire, float] | None] = queue.Queue()
+        self._recent = RecentCaptures()
+        self._threads = [
+            threading.Thread(target=self._guard(self._source_loop), name="kpopcam-source"),
+            threading.Thread(target=self._guard(self._analysis_loop), name="kpopcam-analysis"),
+            threading.Thread(target=self._guard(self._capture_loop), name="kpopcam-capture"),
+        ]
+        self.error: BaseException | None = None
+
+    # -- control -----------------------------------------------------------------------------
+
+    def start(self) -> Engine:
+        self.stats.started = time.monotonic()
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask every thread to finish; captures already due are still saved."""
+        self._stop.set()
+        self.source.close()
+        with self._latest_ready:
+            self._latest_ready.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the stream has ended and every capture is saved; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    # -- threads -----------------------------------------------------------------------------
+
+    def _guard(self, loop):
+        def run():
+            try:
+                loop()
+            except BaseException as exc:  # an engine thread must never die silently
+                log.exception("%s failed", threading.current_thread().name)
+                self.error = exc
+                self.stop()
+                self._source_done.set()
+                self._fires.put(None)
+        return run
+
+    def _source_loop(self) -> None:
+        try:
+            for frame in self.source.frames():
+                with self._buffer_lock:
+                    self._buffer.append(frame)
+                with self._latest_ready:
+                    self._latest = frame
+                    self.stats.frames_in += 1
+                    self._latest_ready.notify_all()
+                if self.on_frame:
+                    self.on_frame(frame)
+                if self._stop.is_set():
+                    break
+        finally:
+            self.stats.end_reason = self.source.end_reason or "stopped"
+            self._source_done.set()
+            with self._latest_ready:
+                self._latest_ready.notify_all()
+
+    def _analysis_loop(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        last_number = -1
+        try:
+            while True:
+                frame = self._next_frame(last_number)
+                if frame is None:
+                    return
+                last_number = frame.number
+                analysis = self.analyzer.analyse(frame)
+                self.stats.frames_analysed += 1
+                for name, ms in analysis.stage_ms.items():
+                    self.stats.stage_ms.setdefault(name, []).append(ms)
+                for fire in analysis.fires:
+                    self._fires.put((fire, time.perf_counter()))
+                if self.on_analysis:
+                    self.on_analysis(analysis)
+        finally:
+            self._fires.put(None)
+
+    def _next_frame(self, last_number: int) -> Frame | None:
+        """The newest frame not yet analysed; None once the stream is over."""
+        with self._latest_ready:
+            while True:
+                frame = self._latest
+                if frame is not None and frame.number > last_number:
+                    return frame
+                if self._source_done.is_set() or self._stop.is_set():
+                    return None
+                self._latest_ready.wait(0.1)
+
+    def _capture_loop(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        while (item := self._fires.get()) is not None:
+            fire, fired_at = item
+            try:
+                capture = self._capture(fire)
+            except CaptureError as exc:
+                self.stats.capture_errors.append(str(exc))
+                log.error("%s", exc)
+                continue
+            if capture is None:
+                continue
+            self.stats.captures += 1
+            self.stats.trigger_to_disk_ms.append((time.perf_counter() - fired_at) * 1000)
+            if self.on_capture:
+                self.on_capture(capture)
+
+    # -- capturing ---------------------------------------------------------------------------
+
+    def _capture(self, fire: Fire) -> Capture | None:
+        with self._buffer_lock:
+            frames = {f.number: f for f in self._buffer}
+        best = self.analyzer.best_frames.best(fire.track_id, fire.since, fire.now, set(frames))
+        if best is None:
+            log.warning("no frame of the moment is left in the buffer; capture skipped")
+            return None
+        rgb = cv2.cvtColor(frames[best.frame_number].image, cv2.COLOR_BGR2RGB)
+        if self._recent.is_duplicate(fire.star, best.timestamp, rgb):
+            self.stats.duplicates_skipped += 1
+            return None
+        portrait = self.portraits.render(rgb, best.face) if self.portraits else rgb
+        if self.store is None:
+            return None
+        return self.store.save(rgb, portrait, fire.star, fire.emotion, best.score,
+                               self.source.name, best.frame_number)
+
+
+class RecentCaptures:
+    """Remembers each star's last capture to spot the same picture saved twice in one moment
+    (an emotion flickering around the threshold with no cooldown)."""
+
+    DIFF = 3.0  # mean grey difference (0-255) of 32x32 thumbnails below which two are one
+    WINDOW_S = 10.0  # ... when they are also this close in stream time
+
+    def __init__(self):
+        self._last: dict[str, tuple[float, np.ndarray]] = {}
+
+    def is_duplicate(self, star: str, timestamp: float, rgb: np.ndarray) -> bool:
+        small = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (32, 32),
+                           interpolation=cv2.INTER_AREA).astype(np.float32)
+        previous = self._last.get(star)
+        self._last[star] = (timestamp, small)
+        if previous is None or timestamp - previous[0] > self.WINDOW_S:
+            return False
+        return float(np.abs(small - previous[1]).mean()) < self.DIFF

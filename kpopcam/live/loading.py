@@ -1,0 +1,51 @@
+"""Builds the engine's parts from the settings: models, rule, capture store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kpopcam.captures import CaptureStore
+from kpopcam.live.analysis import FaceModels, FrameAnalyzer
+from kpopcam.live.engine import Engine
+from kpopcam.live.sources import FrameSource
+from kpopcam.live.trigger import CaptureRule
+from kpopcam.settings import Settings
+from kpopcam.stars import StarGallery
+
+
+def load_face_models(settings: Settings, gallery: StarGallery) -> FaceModels:
+    """Detector, embedder and emotion reader; a missing weight file raises WeightsError."""
+    from kpopcam.vision.detector import make_detector
+    from kpopcam.vision.embedder import FaceEmbedder
+    from kpopcam.vision.emotion import EmotionReader
+
+    live = settings.live
+    return FaceModels(
+        detector=make_detector(settings.detector.kind, min_face_px=live.min_face_px,
+                               scale=live.detect_scale),
+        embedder=FaceEmbedder(settings.identity.weights),
+        gallery=gallery,
+        emotion=EmotionReader(settings.emotion.weights or None),
+        flip=live.flip,
+    )
+
+
+def make_analyzer(settings: Settings, models: FaceModels, rule: CaptureRule) -> FrameAnalyzer:
+    live = settings.live
+    return FrameAnalyzer(models, rule, smoothing=settings.emotion.smoothing,
+                         detect_every=live.detect_every,
+                         identity_refresh_s=live.identity_refresh_s)
+
+
+def load_portrait_maker(settings: Settings):
+    from kpopcam.vision.portrait import PortraitMaker, PortraitOptions
+
+    p = settings.portrait
+    return PortraitMaker(options=PortraitOptions(strength=p.strength, lens=p.lens))
+
+
+def build_engine(settings: Settings, source: FrameSource, models: FaceModels,
+                 portraits=None, capture_folder: Path | None = None, **callbacks) -> Engine:
+    analyzer = make_analyzer(settings, models, CaptureRule.from_settings(settings.trigger))
+    store = CaptureStore(capture_folder or settings.capture.path)
+    return Engine(source, analyzer, portraits=portraits, store=store, **callbacks)

@@ -1,0 +1,118 @@
+"""Follows faces from frame to frame so identity and emotion are decided per person, not per
+frame: a track votes over its identity matches and smooths its emotion."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kpopcam.types import EMOTIONS, Face, StarMatch
+
+MIN_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
+MAX_MISSED_S = 0.7  # a track not seen for this long is dropped
+REFRESH_IDENTITY_S = 2.0  # a recognised track is embedded again this often
+MAX_VOTES = 15
+
+
+@dataclass
+class Track:
+    id: int
+    face: Face
+    first_seen: float
+    last_seen: float
+    votes: list[StarMatch] = field(default_factory=list)
+    velocity: tuple[float, float] = (0.0, 0.0)  # box centre, pixels per second
+    last_embedded: float = float("-inf")
+    emotion: np.ndarray | None = None  # smoothed probabilities in EMOTIONS order
+
+    @property
+    def star(self) -> str | None:
+        """The star this track is: the name most of its matches agree on (None: unknown)."""
+        if not self.votes:
+            return None
+        counts = Counter(v.name for v in self.votes)
+        name, count = counts.most_common(1)[0]
+        return name if count * 2 > len(self.votes) else None
+
+    @property
+    def similarity(self) -> float:
+        sims = [v.similarity for v in self.votes if v.name == self.star]
+        return float(np.mean(sims)) if sims else 0.0
+
+    def add_vote(self, match: StarMatch, now: float) -> None:
+        self.votes = [*self.votes, match][-MAX_VOTES:]
+        self.last_embedded = now
+
+    def smooth_emotion(self, probabilities: np.ndarray, weight: float) -> None:
+        p = np.asarray(probabilities, dtype=np.float32)
+        self.emotion = p if self.emotion is None else weight * p + (1 - weight) * self.emotion
+
+    def emotion_score(self, emotion: str) -> float:
+        return 0.0 if self.emotion is None else float(self.emotion[EMOTIONS.index(emotion)])
+
+
+class FaceTracker:
+    """Greedy IoU matching of each frame's faces to the live tracks."""
+
+    def __init__(self, refresh_identity_s: float = REFRESH_IDENTITY_S):
+        self.tracks: list[Track] = []
+        self._seen: list[Track] = []
+        self.refresh_identity_s = refresh_identity_s
+        self._next_id = 1
+
+    def update(self, faces: list[Face], now: float) -> list[Track]:
+        """Tracks seen on this frame, in the order of `faces`."""
+        unmatched = list(self.tracks)
+        seen: list[Track] = []
+        for face in faces:
+            best = max(unmatched, key=lambda t: iou(t.face.box, face.box), default=None)
+            if best is not None and iou(best.face.box, face.box) >= MIN_IOU:
+                unmatched.remove(best)
+                _move(best, face, now)
+                seen.append(best)
+            else:
+                seen.append(self._start(face, now))
+        self.tracks = [t for t in self.tracks if now - t.last_seen <= MAX_MISSED_S]
+        self._seen = seen
+        return seen
+
+    def predict(self, now: float) -> list[Face]:
+        """Where the faces seen last are now, moved at their recent speed: used on frames
+        between detections."""
+        faces = []
+        for track in self._seen:
+            dt = now - track.last_seen
+            dx, dy = track.velocity[0] * dt, track.velocity[1] * dt
+            x1, y1, x2, y2 = track.face.box
+            landmarks = None if track.face.landmarks is None else (
+                track.face.landmarks + np.float32([dx, dy]))
+            faces.append(Face((x1 + dx, y1 + dy, x2 + dx, y2 + dy), track.face.score, landmarks))
+        return faces
+
+    def needs_identity(self, track: Track, now: float) -> bool:
+        """Embed a track when it starts and again every refresh_identity_s."""
+        return now - track.last_embedded >= self.refresh_identity_s
+
+    def _start(self, face: Face, now: float) -> Track:
+        track = Track(self._next_id, face, now, now)
+        self._next_id += 1
+        self.tracks.append(track)
+        return track
+
+
+def _move(track: Track, face: Face, now: float) -> None:
+    dt = now - track.last_seen
+    if dt > 0:
+        (ox, oy), (nx, ny) = track.face.center, face.center
+        track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
+    track.face, track.last_seen = face, now
+
+
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

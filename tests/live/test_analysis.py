@@ -1,0 +1,64 @@
+"""FrameAnalyzer on every frame of real videos: who is seen, what they feel, what fires."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kpopcam.live.analysis import FaceModels, FrameAnalyzer
+from kpopcam.live.sources import VideoFileSource
+from kpopcam.live.trigger import CaptureRule
+from tests.live.conftest import STAR, write_video
+
+
+@pytest.fixture(scope="module")
+def face_models(detector, embedder, star_gallery):
+    from kpopcam.vision.emotion import EmotionReader
+
+    return FaceModels(detector, embedder, star_gallery, EmotionReader())
+
+
+def analyse_all(video, face_models, **rule):
+    rule = CaptureRule(**{"star": STAR, "min_score": 0.5, "hold_s": 0.4, **rule})
+    analyzer = FrameAnalyzer(face_models, rule)
+    with VideoFileSource(video, realtime=False) as source:
+        return analyzer, [analyzer.analyse(frame) for frame in source.frames()]
+
+
+def test_star_smiling_is_recognised_on_one_track_and_fires(tmp_path, astronaut, face_models):
+    video = write_video(tmp_path / "star.mp4", [(0.3, None, 1), (1.2, astronaut, 0.6)])
+    analyzer, analyses = analyse_all(video, face_models)
+    seen = [a.faces[0] for a in analyses if a.faces]
+    assert len(seen) >= 10
+    assert {f.track_id for f in seen} == {seen[0].track_id}  # one face, one track
+    assert all(f.star == STAR and f.is_target for f in seen)
+    assert seen[-1].emotion == "happy"
+    fires = [fire for a in analyses for fire in a.fires]
+    assert len(fires) == 1 and fires[0].star == STAR
+    assert fires[0].now - fires[0].since >= 0.4
+    best = analyzer.best_frames.best(fires[0].track_id, fires[0].since, fires[0].now)
+    assert best is not None and best.score >= 0.5
+
+
+def test_unknown_face_is_seen_but_never_fires(tmp_path, cameraman, face_models):
+    video = write_video(tmp_path / "stranger.mp4", [(1.2, cameraman, 0.6)])
+    _, analyses = analyse_all(video, face_models, min_score=0.01)
+    faces = [f for a in analyses for f in a.faces]
+    assert faces and all(f.star is None and not f.is_target for f in faces)
+    assert not any(a.fires for a in analyses)
+
+
+def test_another_enrolled_star_does_not_fire_for_the_chosen_one(tmp_path, astronaut,
+                                                                face_models):
+    video = write_video(tmp_path / "star.mp4", [(1.2, astronaut, 0.6)])
+    _, analyses = analyse_all(video, face_models, star="Somebody Else")
+    assert any(a.faces for a in analyses)
+    assert not any(a.fires for a in analyses)
+
+
+def test_a_frame_with_no_face_gives_an_empty_analysis(tmp_path, face_models):
+    video = write_video(tmp_path / "empty.mp4", [(0.3, None, 1)])
+    _, analyses = analyse_all(video, face_models)
+    assert analyses and all(a.faces == [] and a.fires == [] for a in analyses)
+    assert all(set(a.stage_ms) >= {"detect", "identify", "emotion"} for a in analyses)
+    assert np.isfinite([ms for a in analyses for ms in a.stage_ms.values()]).all()

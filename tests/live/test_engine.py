@@ -1,0 +1,92 @@
+"""The threaded engine on real video files played at their own frame rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kpopcam.captures import CaptureStore
+from kpopcam.live.analysis import FaceModels, FrameAnalyzer
+from kpopcam.live.engine import Engine, RecentCaptures
+from kpopcam.live.sources import VideoFileSource
+from kpopcam.live.trigger import CaptureRule
+from tests.live.conftest import STAR, write_video
+
+
+@pytest.fixture(scope="module")
+def face_models(detector, embedder, star_gallery):
+    from kpopcam.vision.emotion import EmotionReader
+
+    return FaceModels(detector, embedder, star_gallery, EmotionReader())
+
+
+@pytest.fixture(scope="module")
+def portraits():
+    from kpopcam.vision.portrait import PortraitMaker
+
+    return PortraitMaker()
+
+
+def run_engine(video, face_models, portraits, folder, **rule):
+    rule = CaptureRule(**{"star": STAR, "emotion": "happy", "min_score": 0.5, "hold_s": 0.3,
+                          "cooldown_s": 1.0, **rule})
+    store = CaptureStore(folder)
+    engine = Engine(VideoFileSource(video), FrameAnalyzer(face_models, rule), portraits, store)
+    engine.start()
+    assert engine.wait(timeout=120), "engine did not finish"
+    assert engine.error is None
+    return engine, store
+
+
+def test_each_happy_moment_of_the_star_is_captured_once(tmp_path, astronaut, face_models,
+                                                        portraits):
+    video = write_video(tmp_path / "two_moments.mp4", [
+        (0.5, None, 1), (2.5, astronaut, 0.6), (1.5, None, 1), (2.5, astronaut, 0.75, 40),
+    ])
+    engine, store = run_engine(video, face_models, portraits, tmp_path / "caps")
+    captures = store.list()
+    assert len(captures) == 2, engine.stats
+    assert {(c.star, c.emotion) for c in captures} == {(STAR, "happy")}
+    assert all(c.original.exists() and c.portrait.exists() for c in captures)
+    assert engine.stats.end_reason == "end of video"
+    assert engine.stats.frames_in == 70
+    # the portrait is the original with its background blurred: same size, not the same
+    from PIL import Image
+
+    with Image.open(captures[0].original) as o, Image.open(captures[0].portrait) as p:
+        assert o.size == p.size == (640, 480)
+        assert np.abs(np.asarray(o, float) - np.asarray(p, float)).mean() > 1
+
+
+def test_video_ending_mid_hold_ends_cleanly_with_its_captures(tmp_path, astronaut, face_models,
+                                                               portraits):
+    video = write_video(tmp_path / "ends.mp4", [
+        (2.5, astronaut, 0.6), (1.5, None, 1), (0.3, astronaut, 0.6, 300),
+    ])
+    engine, store = run_engine(video, face_models, portraits, tmp_path / "caps", hold_s=1.0)
+    assert len(store.list()) == 1
+    assert engine.stats.end_reason == "end of video"
+
+
+def test_truncated_file_ends_the_run_cleanly_and_keeps_captures(tmp_path, astronaut,
+                                                                face_models, portraits):
+    whole = write_video(tmp_path / "whole.avi", [(3.0, astronaut, 0.6), (3.0, None, 1)],
+                        codec="MJPG")
+    data = Path(whole).read_bytes()
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(data[: int(len(data) * 0.7)])
+    engine, store = run_engine(str(broken), face_models, portraits, tmp_path / "caps")
+    assert "broke off" in engine.stats.end_reason
+    assert len(store.list()) == 1
+
+
+def test_the_same_picture_twice_in_a_moment_is_a_duplicate(astronaut):
+    recent = RecentCaptures()
+    darker = (astronaut * 0.5).astype(np.uint8)
+    assert not recent.is_duplicate(STAR, 1.0, astronaut)
+    assert recent.is_duplicate(STAR, 2.0, astronaut.copy())
+    assert not recent.is_duplicate(STAR, 3.0, darker)  # another picture
+    assert not recent.is_duplicate(STAR, 20.0, darker.copy())  # long after: a new moment
+    assert not recent.is_duplicate("Other", 20.5, darker.copy())  # another star

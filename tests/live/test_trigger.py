@@ -1,0 +1,88 @@
+"""CaptureRule: when a capture fires, step by step in stream time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kpopcam.live.tracker import Track
+from kpopcam.live.trigger import BestFrameBuffer, Candidate, CaptureRule
+from kpopcam.types import EMOTIONS, Face, StarMatch
+
+HAPPY = np.eye(len(EMOTIONS))[EMOTIONS.index("happy")]
+NEUTRAL = np.eye(len(EMOTIONS))[EMOTIONS.index("neutral")]
+
+
+def track(star: str | None, emotion: np.ndarray, track_id: int = 1) -> Track:
+    t = Track(track_id, Face((0, 0, 100, 100), 0.99), 0, 0)
+    t.votes = [StarMatch(star, 0.8)] * 3
+    t.emotion = emotion
+    return t
+
+
+def feed(rule: CaptureRule, timeline) -> list[float]:
+    """timeline: (time, [tracks]); returns the times at which the rule fired."""
+    return [now for now, tracks in timeline for _ in rule.update(tracks, now)]
+
+
+def test_fires_after_the_hold_and_once_per_moment():
+    rule = CaptureRule(star="Lisa", hold_s=0.5, cooldown_s=0)
+    lisa = track("Lisa", HAPPY)
+    times = feed(rule, [(t / 10, [lisa]) for t in range(0, 30)])
+    assert times == [0.5]
+
+
+def test_a_new_moment_fires_again_after_the_cooldown():
+    rule = CaptureRule(star="Lisa", hold_s=0.2, cooldown_s=2.0)
+    happy, neutral = track("Lisa", HAPPY), track("Lisa", NEUTRAL)
+    timeline = [(t / 10, [happy if (t // 10) % 2 == 0 else neutral]) for t in range(0, 60)]
+    # happy at 0-0.9 s, 2-2.9 s and 4-4.9 s: three moments, each held from its start
+    assert feed(rule, timeline) == [0.2, 2.2, 4.2]
+    rule = CaptureRule(star="Lisa", hold_s=0.2, cooldown_s=3.0)  # 2.2 s is too soon
+    assert feed(rule, timeline) == [0.2, 4.2]
+
+
+def test_short_smiles_do_not_fire():
+    rule = CaptureRule(star="Lisa", hold_s=0.5)
+    happy, neutral = track("Lisa", HAPPY), track("Lisa", NEUTRAL)
+    timeline = [(t / 10, [happy if t % 4 else neutral]) for t in range(0, 40)]
+    assert feed(rule, timeline) == []
+
+
+def test_other_stars_and_unknown_faces_do_not_fire():
+    rule = CaptureRule(star="Lisa", hold_s=0.1)
+    others = [track("Jennie", HAPPY, 1), track(None, HAPPY, 2)]
+    assert feed(rule, [(t / 10, others) for t in range(20)]) == []
+    anyone = CaptureRule(star="", hold_s=0.1, cooldown_s=0)
+    assert len(feed(anyone, [(t / 10, others) for t in range(20)])) == 1  # Jennie, not unknown
+
+
+def test_captures_per_minute_are_capped():
+    rule = CaptureRule(star="Lisa", hold_s=0.0, cooldown_s=0, max_per_minute=2)
+    happy, neutral = track("Lisa", HAPPY), track("Lisa", NEUTRAL)
+    timeline = [(float(t), [happy if t % 2 == 0 else neutral]) for t in range(0, 70)]
+    assert feed(rule, timeline)[:3] == [0.0, 2.0, 60.0]
+
+
+def test_hold_progress_counts_up_for_a_countdown():
+    rule = CaptureRule(star="Lisa", hold_s=1.0)
+    lisa = track("Lisa", HAPPY)
+    rule.update([lisa], 0.0)
+    rule.update([lisa], 0.5)
+    assert rule.hold_progress(lisa.id, 0.5) == 0.5
+    rule.update([track("Lisa", NEUTRAL)], 0.6)
+    assert rule.hold_progress(lisa.id, 0.6) is None
+
+
+def candidate(n, score, sharpness=200.0, box=(100, 100, 200, 200)):
+    return Candidate(n, n / 10, Face(box, 0.99), score, sharpness, (640, 480))
+
+
+def test_best_frame_prefers_the_emotion_then_sharpness_and_a_whole_face():
+    buffer = BestFrameBuffer()
+    buffer.add(1, candidate(1, 0.7))
+    buffer.add(1, candidate(2, 0.95, sharpness=20))
+    buffer.add(1, candidate(3, 0.95, sharpness=400))
+    buffer.add(1, candidate(4, 0.99, box=(-30, 100, 70, 200)))  # cut off at the left edge
+    assert buffer.best(1, 0, 1).frame_number == 3
+    assert buffer.best(1, 0, 1, available={1, 2}).frame_number == 2
+    assert buffer.best(2, 0, 1) is None

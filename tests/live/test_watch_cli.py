@@ -1,0 +1,45 @@
+"""kpopcam watch and kpopcam captures, as a fan runs them on a video file."""
+
+from __future__ import annotations
+
+from kpopcam.cli import main
+from tests.conftest import save_jpeg
+from tests.live.conftest import write_video
+
+
+def test_watch_saves_the_moment_then_captures_lists_exports_deletes(tmp_path, astronaut,
+                                                                     capsys):
+    gallery = ["--gallery", str(tmp_path / "stars.sqlite")]
+    assert main([*gallery, "enroll", "아이린", save_jpeg(astronaut, tmp_path / "a.jpg")]) == 0
+    video = write_video(tmp_path / "stage.mp4", [(0.5, None, 1), (3.0, astronaut, 0.6)])
+    out = tmp_path / "caps"
+    capsys.readouterr()
+
+    code = main([*gallery, "watch", "--source", video, "--star", "아이린", "--emotion", "happy",
+                 "--out", str(out)])
+    assert code == 0
+    summary = capsys.readouterr().out
+    assert "end of video: 35 frames" in summary and "1 portrait(s) saved" in summary
+
+    assert main(["captures", "--folder", str(out), "list", "--star", "아이린"]) == 0
+    line = capsys.readouterr().out.strip()
+    capture_id = line.split("\t")[0]
+    assert "\t아이린\thappy" in line and line.endswith("_portrait.jpg")
+
+    assert main(["captures", "--folder", str(out), "export", "--to", str(tmp_path / "usb"),
+                 "--originals"]) == 0
+    assert len(list((tmp_path / "usb").glob("*.jpg"))) == 2
+
+    assert main(["captures", "--folder", str(out), "delete", capture_id]) == 0
+    capsys.readouterr()
+    assert main(["captures", "--folder", str(out), "list"]) == 0
+    assert "no captures" in capsys.readouterr().out
+    assert main(["captures", "--folder", str(out), "delete", "99"]) == 1
+
+
+def test_watch_explains_a_missing_star_and_a_missing_source(tmp_path, capsys):
+    gallery = ["--gallery", str(tmp_path / "stars.sqlite")]
+    assert main([*gallery, "watch", "--source", "camera:0", "--star", "Nobody"]) == 1
+    assert "no star called 'Nobody' is enrolled" in capsys.readouterr().err
+    assert main([*gallery, "watch", "--source", str(tmp_path / "gone.mp4")]) == 1
+    assert "is not a camera" in capsys.readouterr().err
