@@ -13,6 +13,7 @@ from kpopcam.types import EMOTIONS, Face, StarMatch
 MIN_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
 MAX_MISSED_S = 0.7  # a track not seen for this long is dropped
 REFRESH_IDENTITY_S = 2.0  # a recognised track is embedded again this often
+REFRESH_UNKNOWN_S = 0.3  # an unrecognised one sooner: its first look may have been a bad frame
 MAX_VOTES = 15
 
 
@@ -92,8 +93,10 @@ class FaceTracker:
         return faces
 
     def needs_identity(self, track: Track, now: float) -> bool:
-        """Embed a track when it starts and again every refresh_identity_s."""
-        return now - track.last_embedded >= self.refresh_identity_s
+        """Embed a track when it starts, again soon while it is unknown, and every
+        refresh_identity_s once it is recognised."""
+        wait = self.refresh_identity_s if track.star else REFRESH_UNKNOWN_S
+        return now - track.last_embedded >= wait
 
     def _start(self, face: Face, now: float) -> Track:
         track = Track(self._next_id, face, now, now)

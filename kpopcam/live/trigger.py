@@ -98,12 +98,13 @@ class Candidate:
     sharpness: float  # variance of the Laplacian of the face
     frame_size: tuple[int, int]  # (width, height)
 
-    def quality(self) -> float:
-        """Higher is better: emotion first, then sharpness and size; a cut-off face loses."""
+    def quality(self, sharpest: float) -> float:
+        """Higher is better: the emotion's strength, then sharpness (relative to the sharpest
+        candidate of the moment) and size; a face cut off by the frame's edge loses."""
         w, h = self.frame_size
         x1, y1, x2, y2 = self.face.box
         inside = x1 >= 0 and y1 >= 0 and x2 <= w and y2 <= h
-        sharp = self.sharpness / (self.sharpness + 100.0)  # 0..1, saturating
+        sharp = self.sharpness / sharpest if sharpest > 0 else 0.0
         size = min(1.0, self.face.height / (0.25 * h))
         return self.score + 0.3 * sharp + 0.1 * size - (0 if inside else 1.0)
 
@@ -128,7 +129,8 @@ class BestFrameBuffer:
         pool = [c for c in self._by_track.get(track_id, ())
                 if since <= c.timestamp <= until
                 and (available is None or c.frame_number in available)]
-        return max(pool, key=Candidate.quality, default=None)
+        sharpest = max((c.sharpness for c in pool), default=0.0)
+        return max(pool, key=lambda c: c.quality(sharpest), default=None)
 
     def forget(self, live_track_ids: set[int]) -> None:
         for track_id in list(self._by_track):

@@ -78,12 +78,17 @@ def load_state_dict(path: Path, sha256: str | None = None) -> dict[str, torch.Te
             f"weight file {path} is corrupt (checksum differs from its model card); "
             "reinstall kpopcam or retrain the model"
         )
+    return _load_dict(path, "weight file")
+
+
+def _load_dict(path: Path, what: str) -> dict:
+    """torch.load of a dict of tensors, never of arbitrary objects (weights_only)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a bad file
-        raise WeightsError(f"weight file {path} cannot be loaded: {exc}") from exc
+        raise WeightsError(f"{what} {path} cannot be loaded: {exc}") from exc
     if not isinstance(state, dict):
-        raise WeightsError(f"weight file {path} holds no state dict")
+        raise WeightsError(f"{what} {path} holds no state dict")
     return state
 
 
@@ -151,11 +156,4 @@ def cache_dir() -> Path:
 
 def load_checkpoint(path: Path) -> dict:
     """A training checkpoint (model, optimiser and schedule state) written by torch.save."""
-    path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds for a bad file
-        raise WeightsError(f"checkpoint {path} cannot be loaded: {exc}") from exc
-    if not isinstance(state, dict):
-        raise WeightsError(f"checkpoint {path} holds no dict")
-    return state
+    return _load_dict(Path(path), "checkpoint")

@@ -62,3 +62,17 @@ def test_a_frame_with_no_face_gives_an_empty_analysis(tmp_path, face_models):
     assert analyses and all(a.faces == [] and a.fires == [] for a in analyses)
     assert all(set(a.stage_ms) >= {"detect", "identify", "emotion"} for a in analyses)
     assert np.isfinite([ms for a in analyses for ms in a.stage_ms.values()]).all()
+
+
+def test_the_best_frame_of_the_moment_is_the_sharp_one(tmp_path, astronaut, face_models):
+    import cv2
+
+    soft = cv2.GaussianBlur(astronaut, (0, 0), 1.5)
+    # 10 fps: soft 0-0.6 s, sharp 0.7-0.9 s, soft again until 1.5 s
+    video = write_video(tmp_path / "focus.mp4", [
+        (0.7, soft, 0.6, 150), (0.3, astronaut, 0.6, 150), (0.6, soft, 0.6, 150),
+    ])
+    analyzer, analyses = analyse_all(video, face_models, hold_s=1.2)
+    fire = next(f for a in analyses for f in a.fires)
+    best = analyzer.best_frames.best(fire.track_id, fire.since, fire.now)
+    assert best.frame_number in (7, 8, 9)

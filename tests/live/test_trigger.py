@@ -80,7 +80,7 @@ def candidate(n, score, sharpness=200.0, box=(100, 100, 200, 200)):
 def test_best_frame_prefers_the_emotion_then_sharpness_and_a_whole_face():
     buffer = BestFrameBuffer()
     buffer.add(1, candidate(1, 0.7))
-    buffer.add(1, candidate(2, 0.95, sharpness=20))
+    buffer.add(1, candidate(2, 0.95, sharpness=150))
     buffer.add(1, candidate(3, 0.95, sharpness=400))
     buffer.add(1, candidate(4, 0.99, box=(-30, 100, 70, 200)))  # cut off at the left edge
     assert buffer.best(1, 0, 1).frame_number == 3
