@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kpopcam: settings: {exc}", file=sys.stderr)
         return 2
     if args.command is None:
-        parser.print_help()
-        return 0
+        from kpopcam.gui.app import run_app
+
+        return run_app(args)
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -7,7 +7,6 @@ from tqdm import tqdm
 from kpopcam.commands.common import fail, make_detector, make_embedder, open_gallery
 from kpopcam.images import photos_in
 from kpopcam.stars import GalleryError
-from kpopcam.vision.weights import WeightsError
 
 
 def add_parser(subparsers) -> None:
@@ -23,6 +22,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from kpopcam.vision.weights import WeightsError  # imports torch: only when enrolling
+
     photos = photos_in(args.photos)
     if not photos:
         return fail("no photos found in " + ", ".join(args.photos))

@@ -68,8 +68,9 @@ class FrameAnalyzer:
         stage: dict[str, float] = {}
         image = frame.image
         now = frame.timestamp
+        detected = self._analysed % self.detect_every == 0
         with _timed(stage, "detect"):
-            if self._analysed % self.detect_every == 0:
+            if detected:
                 faces = self.models.detector.detect(image, color="bgr")
             else:
                 faces = self.tracker.predict(now)  # followed between detections
@@ -77,7 +78,8 @@ class FrameAnalyzer:
         with _timed(stage, "track"):
             tracks = self.tracker.update(faces, now)
         with _timed(stage, "identify"):
-            self._identify(image, faces, tracks, now)
+            if detected:  # predicted landmarks are too rough to align a face for recognition
+                self._identify(image, faces, tracks, now)
         with _timed(stage, "emotion"):
             readings = self.models.emotion.read(image, faces, color="bgr")
             for track, reading in zip(tracks, readings, strict=True):

@@ -30,12 +30,13 @@ class Track:
 
     @property
     def star(self) -> str | None:
-        """The star this track is: the name most of its matches agree on (None: unknown)."""
-        if not self.votes:
+        """The star this track is: the star most of its matches name, as long as at least
+        half of all its matches name her (None: unknown). One poor frame does not undo it."""
+        counts = Counter(v.name for v in self.votes if v.name is not None)
+        if not counts:
             return None
-        counts = Counter(v.name for v in self.votes)
         name, count = counts.most_common(1)[0]
-        return name if count * 2 > len(self.votes) else None
+        return name if count * 2 >= len(self.votes) else None
 
     @property
     def similarity(self) -> float:

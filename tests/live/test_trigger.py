@@ -86,3 +86,13 @@ def test_best_frame_prefers_the_emotion_then_sharpness_and_a_whole_face():
     assert buffer.best(1, 0, 1).frame_number == 3
     assert buffer.best(1, 0, 1, available={1, 2}).frame_number == 2
     assert buffer.best(2, 0, 1) is None
+
+
+def test_one_poor_look_does_not_make_a_known_star_unknown():
+    t = track("Lisa", HAPPY)
+    t.votes = [StarMatch("Lisa", 0.8), StarMatch(None, 0.6)]
+    assert t.star == "Lisa"
+    t.votes = [StarMatch("Lisa", 0.8), StarMatch(None, 0.6), StarMatch(None, 0.6)]
+    assert t.star is None
+    t.votes = [StarMatch("Jennie", 0.8), StarMatch("Lisa", 0.8), StarMatch("Lisa", 0.8)]
+    assert t.star == "Lisa"
