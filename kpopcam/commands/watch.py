@@ -50,17 +50,18 @@ def run(args) -> int:
     except (SourceError, GalleryError, WeightsError) as exc:
         return fail(str(exc))
     target = f"{settings.trigger.star or 'any star'} looking {settings.trigger.emotion}"
-    print(f"watching {source.name} for {target}; Ctrl-C stops", file=sys.stderr)
     engine.on_capture = lambda c: print(f"\nsaved {c.portrait}", file=sys.stderr)
-    engine.start()
     try:
+        engine.start()
+        print(f"watching {source.name} for {target}; Ctrl-C stops", file=sys.stderr)
         while engine.running:
             _status_line(engine)
             time.sleep(STATUS_EVERY_S)
     except KeyboardInterrupt:
         print("\nstopping...", file=sys.stderr)
-        engine.stop()
-    engine.wait()
+    finally:
+        engine.stop()  # a no-op when the stream has already ended
+        engine.wait()
     _summary(engine, engine.store.folder)
     return 1 if engine.error else 0
 

@@ -30,7 +30,7 @@ def write_video(path, segments, fps: float = 10.0, size=SIZE, codec: str = "mp4v
         for i in range(round(seconds * fps)):
             frame = np.full((size[1], size[0], 3), BACKGROUND, np.uint8)
             if photo is not None:
-                place(frame, photo, scale, (x[0] if x else 120) + 2 * i, 60)
+                place(frame, photo, scale, (x[0] if x else 120) + 2 * (i % 40), 60)
             writer.write(frame)
     writer.release()
     return str(path)

@@ -43,3 +43,26 @@ def test_watch_explains_a_missing_star_and_a_missing_source(tmp_path, capsys):
     assert "no star called 'Nobody' is enrolled" in capsys.readouterr().err
     assert main([*gallery, "watch", "--source", str(tmp_path / "gone.mp4")]) == 1
     assert "is not a camera" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_watch_cleanly_with_a_summary(tmp_path, astronaut):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    gallery = ["--gallery", str(tmp_path / "stars.sqlite")]
+    assert main([*gallery, "enroll", "Eileen", save_jpeg(astronaut, tmp_path / "a.jpg")]) == 0
+    video = write_video(tmp_path / "long.mp4", [(20.0, astronaut, 0.6)])
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "kpopcam.cli", *gallery, "watch", "--source", video,
+         "--star", "Eileen", "--out", str(tmp_path / "caps")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )
+    for line in watch.stderr:  # wait until it is really watching
+        if line.startswith("watching"):
+            break
+    watch.send_signal(signal.SIGINT)
+    out, _ = watch.communicate(timeout=60)
+    assert watch.returncode == 0
+    assert "stopped:" in out and "portrait(s) saved" in out
