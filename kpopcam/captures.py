@@ -194,6 +194,7 @@ def write_jpeg_atomic(path: Path, rgb: np.ndarray, facts: dict, quality: int = 9
     in the same folder, flushed to disk, then renamed into place."""
     data = encode_jpeg(rgb, facts, quality)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    os.fchmod(fd, 0o644)  # a photo other apps may open, not a private temporary file
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -139,7 +139,10 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def _temp_beside(path: Path) -> Path:
+    """A temporary file next to `path`, readable by others like any file the user saves
+    (mkstemp alone makes it private, and os.replace would keep that)."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o644)
     os.close(fd)
     return Path(name)
 

@@ -1,0 +1,222 @@
+"""Portrait mode: the person mask from our U-Net and a camera-like background blur.
+
+Images are HxWx3 uint8 RGB numpy arrays, as everywhere in kpopcam.vision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from kpopcam.types import Face
+from kpopcam.vision.weights import load_model
+
+MODEL_NAME = "portrait_unet"
+LENSES = ("disc", "gaussian")
+GAMMA = 2.2  # blur in (approximately) linear light, as a lens does: highlights stay bright
+MIN_PERSON_FRACTION = 0.003  # less of the frame than this is noise, not a person
+EDGE_STEEPNESS = 3.0
+
+FaceBox = Face | tuple[float, float, float, float]
+
+
+class PersonSegmenter:
+    """The U-Net behind portrait mode: photo in, person probability out."""
+
+    def __init__(
+        self, model: torch.nn.Module, input_size: int, mean, std, flip_average: bool = False
+    ):
+        self.model = model.eval()
+        self.input_size = int(input_size)
+        self.flip_average = flip_average
+        self.mean = np.asarray(mean, np.float32) * 255
+        self.std = np.asarray(std, np.float32) * 255
+
+    @classmethod
+    def from_weights(cls, pt_path: Path | None = None) -> PersonSegmenter:
+        """The shipped model (or the one at pt_path, its card beside it)."""
+        model, card = load_model(MODEL_NAME, pt_path)
+        norm = card["normalisation"]
+        flip = bool(card.get("flip_average", False))
+        return cls(model, card["input_size"], norm["mean"], norm["std"], flip)
+
+    def low_res(self, image: np.ndarray) -> np.ndarray:
+        """Person probability (float32, input_size x input_size) of the whole frame.
+
+        The frame is stretched to the square input, as in training. With flip_average the
+        frame and its mirror image go through the network together and their results are
+        averaged (twice the time, a steadier mask).
+        """
+        size = self.input_size
+        x = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+        x = (x - self.mean) / self.std
+        tensor = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+        if self.flip_average:
+            tensor = torch.cat([tensor, tensor.flip(-1)])
+        with torch.inference_mode():
+            prob = torch.sigmoid(self.model(tensor)[:, 0])
+        if self.flip_average:
+            return ((prob[0] + prob[1].flip(-1)) / 2).numpy()
+        return prob[0].numpy()
+
+    def probability(self, image: np.ndarray) -> np.ndarray:
+        """Person probability at the image's size (plain bilinear upsampling)."""
+        h, w = image.shape[:2]
+        return cv2.resize(self.low_res(image), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+@dataclass(frozen=True)
+class PortraitOptions:
+    """How a portrait looks.
+
+    strength: blur radius in percent of the image's shorter side (0 = no blur).
+    lens: "disc" (the round bokeh of a real aperture) or "gaussian" (softer, smoother).
+    """
+
+    strength: float = 3.0
+    lens: str = "disc"
+
+    def __post_init__(self):
+        if self.lens not in LENSES:
+            raise ValueError(f"lens must be one of {', '.join(LENSES)}, not {self.lens!r}")
+        if not 0 <= self.strength <= 25:
+            raise ValueError(f"strength must be between 0 and 25 (percent), not {self.strength}")
+
+
+class PortraitMaker:
+    """Full-resolution photo in, portrait out (same size): the subject sharp, the rest blurred.
+
+    A photo in which no person is found comes back unchanged (a copy): with nothing to
+    focus on, a blurred frame would only look broken.
+    """
+
+    def __init__(
+        self, segmenter: PersonSegmenter | None = None, options: PortraitOptions | None = None
+    ):
+        self.segmenter = segmenter or PersonSegmenter.from_weights()
+        self.options = options or PortraitOptions()
+
+    def subject_alpha(self, image: np.ndarray, face: FaceBox | None = None) -> np.ndarray | None:
+        """Soft subject mask (float32 HxW in [0, 1]) at the image's size, or None: no person.
+
+        face: the subject's face box (or Face); only the person under it is kept.
+        """
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
+        prob = self.segmenter.low_res(image)
+        if np.mean(prob >= 0.5) < MIN_PERSON_FRACTION:
+            return None
+        if face is not None:
+            prob = keep_person_under_face(prob, face, image.shape[:2])
+        return refine_alpha(prob, image)
+
+    def render(
+        self, image: np.ndarray, face: FaceBox | None = None, options: PortraitOptions | None = None
+    ) -> np.ndarray:
+        """The portrait of an HxWx3 uint8 RGB image, same size; face: as in subject_alpha."""
+        options = options or self.options
+        alpha = self.subject_alpha(image, face)
+        if alpha is None:
+            return image.copy()
+        return blur_background(image, alpha, options)
+
+
+def keep_person_under_face(
+    prob: np.ndarray, face: FaceBox, image_shape: tuple[int, int]
+) -> np.ndarray:
+    """The probability map with every person but the one under the face box set to zero.
+
+    The subject is the connected region of the thresholded mask with the most pixels inside
+    the face box (grown by half, as detector boxes are tight). If no region touches it, the
+    mask is kept whole: better an extra sharp person than a blurred star.
+    """
+    x1, y1, x2, y2 = face.box if isinstance(face, Face) else face
+    sy, sx = prob.shape[0] / image_shape[0], prob.shape[1] / image_shape[1]
+    grow_x, grow_y = (x2 - x1) * 0.25, (y2 - y1) * 0.25
+    c1 = max(0, int((x1 - grow_x) * sx)), max(0, int((y1 - grow_y) * sy))
+    c2 = int(np.ceil((x2 + grow_x) * sx)) + 1, int(np.ceil((y2 + grow_y) * sy)) + 1
+    count, labels = cv2.connectedComponents((prob >= 0.5).astype(np.uint8), connectivity=8)
+    inside = np.bincount(labels[c1[1] : c2[1], c1[0] : c2[0]].ravel(), minlength=count)
+    inside[0] = 0
+    if count <= 1 or inside.max() == 0:
+        return prob
+    region = (labels == int(np.argmax(inside))).astype(np.uint8)
+    # grow the region so the soft edge of the chosen person survives the cut
+    region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    return prob * region
+
+
+def refine_alpha(prob: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """Upsample a low-resolution probability to the image with edges that follow the image.
+
+    The network's soft ramp is first steepened around 0.5 (it is several low-resolution
+    pixels wide, which would leave a smeared band of half-sharp background), then a guided
+    filter (He et al.) with the grey image as guide smooths the upsampling's staircase and
+    lets the edge follow the image's own edges (hair, shoulders). The result is stretched so
+    that the subject's inside is exactly 1 and stays sharp.
+    """
+    h, w = image.shape[:2]
+    up = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+    up = np.clip((up - 0.5) * EDGE_STEEPNESS + 0.5, 0, 1)
+    guide = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    radius = max(2, round(2 * max(h, w) / prob.shape[0]))
+    alpha = guided_filter(guide, up, radius, eps=1e-3)
+    return np.clip((alpha - 0.1) / 0.8, 0, 1).astype(np.float32)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    def box(x):
+        return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+    mean_i, mean_p = box(guide), box(src)
+    cov_ip = box(guide * src) - mean_i * mean_p
+    var_i = box(guide * guide) - mean_i * mean_i
+    a = cov_ip / (var_i + eps)
+    b = mean_p - a * mean_i
+    return box(a) * guide + box(b)
+
+
+def blur_background(image: np.ndarray, alpha: np.ndarray, options: PortraitOptions) -> np.ndarray:
+    """Blur what alpha leaves out, in linear light, and lay the sharp subject over it.
+
+    The blur is normalised by the blurred background weight: only background pixels are
+    averaged, so the subject's colours do not bleed into the background as a halo. Pixels
+    half or more subject are left out of the background sample altogether.
+    """
+    h, w = image.shape[:2]
+    radius = options.strength / 100 * min(h, w)
+    if radius < 0.5:
+        return image.copy()
+    linear = (image.astype(np.float32) / 255) ** GAMMA
+    weight = np.clip(1 - 2 * alpha, 0, 1)
+    # blur at a reduced scale: a large kernel costs little there, and the result is smooth
+    scale = min(1.0, 8 / radius)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    num = cv2.resize(linear * weight[..., None], size, interpolation=cv2.INTER_AREA)
+    den = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+    kernel = lens_kernel(radius * scale, options.lens)
+    num = cv2.filter2D(num, -1, kernel, borderType=cv2.BORDER_REFLECT)
+    den = cv2.filter2D(den, -1, kernel, borderType=cv2.BORDER_REFLECT)
+    num = cv2.resize(num, (w, h), interpolation=cv2.INTER_LINEAR)
+    den = cv2.resize(den, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
+    background = np.where(den > 1e-4, num / np.maximum(den, 1e-4), linear)
+    a = alpha[..., None]
+    out = a * linear + (1 - a) * background
+    return (np.clip(out, 0, 1) ** (1 / GAMMA) * 255 + 0.5).astype(np.uint8)
+
+
+def lens_kernel(radius: float, lens: str) -> np.ndarray:
+    """A normalised blur kernel: a disc with an anti-aliased rim, or a Gaussian (sigma r/2)."""
+    r = max(radius, 0.5)
+    half = int(np.ceil(r)) + 1
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
+    dist = np.sqrt(xx * xx + yy * yy)
+    if lens == "disc":
+        kernel = np.clip(r + 0.5 - dist, 0, 1)
+    else:
+        kernel = np.exp(-0.5 * (dist / (r / 2)) ** 2)
+    return (kernel / kernel.sum()).astype(np.float32)
