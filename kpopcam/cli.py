@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kpopcam.settings import Settings, SettingsError
 
-COMMANDS = ("enroll", "stars", "watch", "captures", "portrait", "bench")
+COMMANDS = ("enroll", "stars", "analyze", "watch", "captures", "portrait", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -54,3 +54,14 @@ def test_bad_settings_file_is_reported_with_key_and_file(tmp_path, capsys):
     assert main(["--config", str(config), "stars"]) == 2
     err = capsys.readouterr().err
     assert "detector.min_face_px must be at least 12" in err and str(config) in err
+
+
+def test_analyze_names_the_enrolled_star_and_reads_her_smile(tmp_path, astronaut, capsys):
+    gallery = ["--gallery", str(tmp_path / "stars.sqlite")]
+    photo = save_jpeg(astronaut, tmp_path / "eileen.jpg")
+    assert main([*gallery, "enroll", "Eileen", photo]) == 0
+    capsys.readouterr()
+    assert main([*gallery, "analyze", photo, "--draw", str(tmp_path / "drawn")]) == 0
+    out = capsys.readouterr().out
+    assert "1 face(s)" in out and "star Eileen" in out and "emotion happy" in out
+    assert list((tmp_path / "drawn").glob("*.jpg"))

@@ -54,7 +54,7 @@ def make_video(path: Path, scenario: Scenario, faces: list[np.ndarray]) -> Path:
     for i in range(round(scenario.seconds * scenario.source_fps)):
         frame = background.copy()
         for k, tile in enumerate(tiles):
-            x = int(k * width / 3 + 10 + 20 * np.sin(i / 25 + k))
+            x = int(k * width / 3 + 30 + 20 * np.sin(i / 25 + k))  # never off the left edge
             y = int(height / 3 + 15 * np.cos(i / 30 + k))
             frame[y : y + tile.shape[0], x : x + tile.shape[1]] = tile[:, : width - x]
         writer.write(frame)

@@ -1,0 +1,141 @@
+"""Emotion of each face: the detector's faces on a frame in, seven probabilities out.
+
+`standardize` is the one preprocessing step shared by training (training/train_emotion.py)
+and the app; `crop_faces` cuts FER2013-like grey crops out of a frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from kpopcam.types import EMOTIONS, Face
+
+# How FER2013 frames a face, relative to the detector's (MTCNN) box: the frame's side is
+# CROP_SCALE x sqrt(box width x box height) and its centre sits CROP_SHIFT of its side above
+# the box centre (MTCNN boxes are taller than wide). Medians over 189 val faces, measured by
+# training/emotion_framing.py.
+CROP_SCALE = 1.06
+CROP_SHIFT = 0.017
+_MIN_STD = 2.0  # on the 0-255 scale: a flat crop becomes zeros instead of noise
+
+
+def standardize(faces: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Grey faces (N, H, W) or (N, 1, H, W) on the 0-255 scale -> float (N, 1, H, W), each image
+    shifted and scaled to mean 0, standard deviation 1 (brightness and contrast of a stream
+    vary far more than FER2013's).
+    """
+    x = torch.as_tensor(faces).float()
+    if x.ndim == 3:
+        x = x.unsqueeze(1)
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"faces must be (N, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(_MIN_STD)
+    return (x - mean) / std
+
+
+def to_grey(image: np.ndarray, color: str = "bgr") -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.size == 0:
+        raise ValueError("image must be a non-empty uint8 numpy array")
+    if image.ndim == 2:
+        return image
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"image must be HxW, HxWx3 or HxWx4, got shape {image.shape}")
+    if color not in ("bgr", "rgb"):
+        raise ValueError(f"color must be 'bgr' or 'rgb', got {color!r}")
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY if color == "bgr" else cv2.COLOR_RGBA2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if color == "bgr" else cv2.COLOR_RGB2GRAY)
+
+
+def crop_faces(
+    image: np.ndarray, faces: Sequence[Face], side: int = 48, color: str = "bgr"
+) -> np.ndarray:
+    """(N, side, side) uint8 grey crops framed as FER2013 frames its faces (CROP_SCALE,
+    CROP_SHIFT); parts outside the image repeat the border pixels.
+    """
+    grey = to_grey(image, color)
+    crops = np.empty((len(faces), side, side), dtype=np.uint8)
+    for i, face in enumerate(faces):
+        half = CROP_SCALE * np.sqrt(max(face.area, 1.0)) / 2
+        cx, cy = face.center[0], face.center[1] - CROP_SHIFT * 2 * half
+        scale = side / (2 * half)
+        # maps the square [cx-half, cx+half] onto [0, side] in one warp (no copy of the frame)
+        matrix = np.array(
+            [[scale, 0, -(cx - half) * scale], [0, scale, -(cy - half) * scale]], np.float32
+        )
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        crops[i] = cv2.warpAffine(
+            grey, matrix, (side, side), flags=interpolation, borderMode=cv2.BORDER_REPLICATE
+        )
+    return crops
+
+
+@dataclass(frozen=True)
+class EmotionReading:
+    """Probabilities in EMOTIONS order for one face."""
+
+    probabilities: tuple[float, ...]
+
+    @property
+    def top(self) -> str:
+        return EMOTIONS[int(np.argmax(self.probabilities))]
+
+    def __getitem__(self, emotion: str) -> float:
+        return self.probabilities[EMOTIONS.index(emotion)]
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(EMOTIONS, self.probabilities, strict=True))
+
+
+class EmotionReader:
+    """The shipped emotion CNN. One forward pass per frame for all its faces.
+
+    weights: a .pt file other than the shipped one (its card beside it). threads: torch
+    intra-op threads to use; None leaves the process setting alone. flip: average each face's
+    probabilities with its mirror image's (same pass, about 1.6x the time).
+    """
+
+    def __init__(
+        self, weights: str | Path | None = None, threads: int | None = 1, flip: bool = False
+    ):
+        from kpopcam.models.emotion_cnn import fuse_batchnorm
+        from kpopcam.vision.weights import load_model
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        model, self.card = load_model("emotion", weights)
+        classes = tuple(self.card.get("classes", EMOTIONS))
+        if classes != EMOTIONS:
+            raise ValueError(f"emotion weights have classes {classes}, the app needs {EMOTIONS}")
+        self.side = int(self.card.get("input_size", [48, 48])[0])
+        self.flip = flip
+        self.model = fuse_batchnorm(model).to(memory_format=torch.channels_last)
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
+        """(N, 7) float32 for grey crops (N, side, side) uint8; (0, 7) for no crops."""
+        if len(crops) == 0:
+            return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+        x = standardize(crops)
+        if self.flip:
+            x = torch.cat([x, x.flip(3)])
+        with torch.inference_mode():
+            p = torch.softmax(self.model(x.contiguous(memory_format=torch.channels_last)), dim=1)
+        if self.flip:
+            p = (p[: len(crops)] + p[len(crops) :]) / 2
+        return p.numpy()
+
+    def read(
+        self, image: np.ndarray, faces: Sequence[Face], color: str = "bgr"
+    ) -> list[EmotionReading]:
+        """One reading per face, in the order of `faces`."""
+        if not faces:
+            return []
+        crops = crop_faces(image, faces, self.side, color)
+        return [EmotionReading(tuple(float(p) for p in row)) for row in self.probabilities(crops)]

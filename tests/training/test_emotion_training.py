@@ -1,0 +1,96 @@
+"""FER2013 loaders (folder and CSV) and the emotion training script, on generated data."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from kpopcam.types import EMOTIONS
+from kpopcam.vision.weights import load_model
+from training import train_emotion
+from training.fer2013 import FerDataError, load, load_csv, load_folder
+
+PER_CLASS = {"train": 3, "val": 2}
+USAGE = {"train": "Training", "val": "PublicTest"}
+
+
+@pytest.fixture(scope="module")
+def fer(tmp_path_factory):
+    """The same faces as a folder tree (<split>/<label>/<row>.png) and as fer2013.csv."""
+    root = tmp_path_factory.mktemp("fer2013")
+    rng = np.random.default_rng(0)
+    rows = ["emotion,pixels,Usage"]
+    for split, count in PER_CLASS.items():
+        for label, name in enumerate(EMOTIONS):
+            (root / split / name).mkdir(parents=True)
+            for _ in range(count):
+                # a bright blob whose place depends on the class: learnable, not noise alone
+                image = rng.integers(0, 60, (48, 48), dtype=np.uint8)
+                image[label * 6 : label * 6 + 12, 10:38] += 150
+                row = len(rows) - 1
+                cv2.imwrite(str(root / split / name / f"{row:05d}.png"), image)
+                rows.append(f"{label},{' '.join(map(str, image.ravel()))},{USAGE[split]}")
+    rows.append(f"0,{' '.join(['7'] * 2304)},PrivateTest")
+    (root / "fer2013.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_csv_and_folder_loaders_agree(fer, split):
+    folder = load_folder(fer / split)
+    table = load_csv(fer / "fer2013.csv", split)
+    assert len(folder) == len(table) == PER_CLASS[split] * len(EMOTIONS)
+    # the folder is read label by label; the CSV in row order, which here is the same
+    np.testing.assert_array_equal(folder.labels, table.labels)
+    np.testing.assert_array_equal(folder.images, table.images)
+    assert folder.images.dtype == np.uint8 and folder.images.shape[1:] == (48, 48)
+
+
+def test_load_takes_the_root_a_split_folder_or_the_csv(fer, tmp_path):
+    by_root = load(fer, "val")
+    by_split = load(fer / "val", "val")
+    by_csv = load(fer / "fer2013.csv", "val", cache_dir=tmp_path)
+    cached = load(fer / "fer2013.csv", "val", cache_dir=tmp_path)
+    for other in (by_split, by_csv, cached):
+        np.testing.assert_array_equal(by_root.images, other.images)
+        np.testing.assert_array_equal(by_root.labels, other.labels)
+
+
+def test_bad_csv_row_names_file_and_line(tmp_path):
+    path = tmp_path / "fer2013.csv"
+    good = f"3,{' '.join(['1'] * 2304)},Training"
+    path.write_text(f"emotion,pixels,Usage\n{good}\n3,1 2 3,Training\n")
+    with pytest.raises(FerDataError, match=r"fer2013\.csv, line 3: 3 pixel values"):
+        load_csv(path)
+    path.write_text(f"emotion,pixels,Usage\n{good}\n9,{' '.join(['1'] * 2304)},Training\n")
+    with pytest.raises(FerDataError, match="line 3: emotion '9'"):
+        load_csv(path)
+
+
+def test_unknown_label_folder_and_missing_paths(fer, tmp_path):
+    (tmp_path / "happy").mkdir()
+    (tmp_path / "contempt").mkdir()
+    with pytest.raises(FerDataError, match="unknown label folder.*contempt"):
+        load_folder(tmp_path)
+    with pytest.raises(FerDataError, match="no such folder"):
+        load_folder(tmp_path / "nowhere")
+    with pytest.raises(FerDataError, match="no such file"):
+        load_csv(tmp_path / "missing.csv")
+
+
+def test_training_script_runs_an_epoch_and_resumes(fer, tmp_path):
+    out, checkpoint = tmp_path / "emotion.pt", tmp_path / "emotion.ckpt"
+    common = ["--data", str(fer), "--out", str(out), "--checkpoint", str(checkpoint),
+              "--no-cache", "--widths", "8,16", "--convs", "1,1", "--batch", "8"]
+    assert train_emotion.main([*common, "--epochs", "1"]) == 0
+    model, card = load_model("emotion", out)
+    assert card["classes"] == list(EMOTIONS)
+    assert set(card["val_per_class_recall"]) == set(EMOTIONS)
+    assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
+    assert train_emotion.main([*common, "--epochs", "2", "--resume"]) == 0
+    history = json.loads(out.with_name("emotion.history.json").read_text())
+    assert len(history["val_acc"]) == 2
