@@ -22,7 +22,7 @@ def load_face_models(settings: Settings, gallery: StarGallery) -> FaceModels:
     live = settings.live
     return FaceModels(
         detector=make_detector(settings.detector.kind, min_face_px=live.min_face_px,
-                               scale=live.detect_scale),
+                               scale=live.detect_scale, factor=live.pyramid_factor),
         embedder=FaceEmbedder(settings.identity.weights),
         gallery=gallery,
         emotion=EmotionReader(settings.emotion.weights or None),

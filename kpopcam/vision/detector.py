@@ -56,7 +56,8 @@ class MtcnnDetector:
 
     min_face_px: smallest face to find, in full-frame pixels. scale: the frame is resized by
     this factor before detection; 0.5 is about 4x faster but cannot find faces smaller than
-    12 / scale pixels.
+    12 / scale pixels. factor: the step between image pyramid levels; 0.6 instead of
+    0.709 searches fewer levels (about 1.6x faster) at some loss of reach.
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class MtcnnDetector:
         min_face_px: int = 20,
         scale: float = 1.0,
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+        factor: float = 0.709,
     ):
         from facenet_pytorch import MTCNN  # heavy import, only when a detector is made
 
@@ -75,6 +77,7 @@ class MtcnnDetector:
             keep_all=True,
             min_face_size=max(MTCNN_MIN_FACE_PX, round(min_face_px * scale)),
             thresholds=list(thresholds),
+            factor=factor,
             post_process=False,
             device="cpu",
         )
@@ -122,9 +125,10 @@ class HaarDetector:
         return sorted(faces, key=lambda f: f.area, reverse=True)
 
 
-def make_detector(kind: str = "mtcnn", min_face_px: int = 20, scale: float = 1.0) -> FaceDetector:
+def make_detector(kind: str = "mtcnn", min_face_px: int = 20, scale: float = 1.0,
+                  factor: float = 0.709) -> FaceDetector:
     if kind == "mtcnn":
-        return MtcnnDetector(min_face_px=min_face_px, scale=scale)
+        return MtcnnDetector(min_face_px=min_face_px, scale=scale, factor=factor)
     if kind == "haar":
         return HaarDetector(min_face_px=min_face_px, scale=scale)
     raise ValueError(f"unknown detector {kind!r} (mtcnn or haar)")
