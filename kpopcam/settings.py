@@ -43,7 +43,8 @@ class LiveSettings:
 
     detect_scale: float = 0.5  # frames are halved before detection: about 4x faster
     min_face_px: int = 40  # smallest face followed live, in frame pixels
-    detect_every: int = 2  # detect on every n-th analysed frame, follow the faces between
+    background_detection: bool = True  # detect in a thread of its own, follow faces between
+    detect_every: int = 2  # without background detection: detect on every n-th frame
     pyramid_factor: float = 0.709  # MTCNN's scale step; 0.6 is faster, reaches a little less
     identity_refresh_s: float = 2.0  # a followed face is recognised again this often
     flip: bool = False  # mirror-averaged embeddings: twice the cost for half a point

@@ -108,7 +108,7 @@ def measure(video: Path, analyzer: FrameAnalyzer, portraits, folder: Path,
         "analysed_fps": round(s.frames_analysed / wall, 1),
         "frames": s.frames_in, "dropped_frames": s.frames_dropped,
         "stage_ms": {name: percentiles(v) for name, v in s.stage_ms.items()},
-        "analysis_ms": percentiles([sum(x) for x in zip(*s.stage_ms.values(), strict=True)]),
+        "analysis_ms": percentiles(s.analysis_ms),
         "captures": s.captures, "trigger_to_disk_ms": percentiles(s.trigger_to_disk_ms),
         "cpu_percent": round(100 * (time.process_time() - cpu_start) / wall),
     }

@@ -38,6 +38,7 @@ class EngineStats:
     duplicates_skipped: int = 0
     started: float = field(default_factory=time.monotonic)
     stage_ms: dict[str, list[float]] = field(default_factory=dict)
+    analysis_ms: list[float] = field(default_factory=list)  # whole analysis of each frame
     trigger_to_disk_ms: list[float] = field(default_factory=list)
     capture_errors: list[str] = field(default_factory=list)
     end_reason: str = ""
@@ -153,7 +154,9 @@ class Engine:
                 if frame is None:
                     return
                 last_number = frame.number
+                start = time.perf_counter()
                 analysis = self.analyzer.analyse(frame)
+                self.stats.analysis_ms.append((time.perf_counter() - start) * 1000)
                 self.stats.frames_analysed += 1
                 for name, ms in analysis.stage_ms.items():
                     self.stats.stage_ms.setdefault(name, []).append(ms)
@@ -162,6 +165,7 @@ class Engine:
                 if self.on_analysis:
                     self.on_analysis(analysis)
         finally:
+            self.analyzer.close()
             self._fires.put(None)
 
     def _next_frame(self, last_number: int) -> Frame | None:

@@ -34,7 +34,8 @@ def make_analyzer(settings: Settings, models: FaceModels, rule: CaptureRule) -> 
     live = settings.live
     return FrameAnalyzer(models, rule, smoothing=settings.emotion.smoothing,
                          detect_every=live.detect_every,
-                         identity_refresh_s=live.identity_refresh_s)
+                         identity_refresh_s=live.identity_refresh_s,
+                         background_detection=live.background_detection)
 
 
 def load_portrait_maker(settings: Settings):

@@ -25,6 +25,8 @@ class Track:
     last_seen: float
     votes: list[StarMatch] = field(default_factory=list)
     velocity: tuple[float, float] = (0.0, 0.0)  # box centre, pixels per second
+    detected: Face | None = None  # where a detector last found this face ...
+    detected_at: float = float("-inf")  # ... and when
     last_embedded: float = float("-inf")
     emotion: np.ndarray | None = None  # smoothed probabilities in EMOTIONS order
 
@@ -64,18 +66,19 @@ class FaceTracker:
         self.refresh_identity_s = refresh_identity_s
         self._next_id = 1
 
-    def update(self, faces: list[Face], now: float) -> list[Track]:
-        """Tracks seen on this frame, in the order of `faces`."""
+    def update(self, faces: list[Face], now: float, detected: bool = True) -> list[Track]:
+        """Tracks seen on this frame, in the order of `faces`. detected: the faces come from
+        the detector (they set the speed), not from `predict`."""
         unmatched = list(self.tracks)
         seen: list[Track] = []
         for face in faces:
             best = max(unmatched, key=lambda t: iou(t.face.box, face.box), default=None)
             if best is not None and iou(best.face.box, face.box) >= MIN_IOU:
                 unmatched.remove(best)
-                _move(best, face, now)
+                _move(best, face, now, detected)
                 seen.append(best)
             else:
-                seen.append(self._start(face, now))
+                seen.append(self._start(face, now, detected))
         self.tracks = [t for t in self.tracks if now - t.last_seen <= MAX_MISSED_S]
         self._seen = seen
         return seen
@@ -85,12 +88,12 @@ class FaceTracker:
         between detections."""
         faces = []
         for track in self._seen:
-            dt = now - track.last_seen
+            base = track.detected or track.face
+            dt = now - track.detected_at if track.detected else 0.0
             dx, dy = track.velocity[0] * dt, track.velocity[1] * dt
-            x1, y1, x2, y2 = track.face.box
-            landmarks = None if track.face.landmarks is None else (
-                track.face.landmarks + np.float32([dx, dy]))
-            faces.append(Face((x1 + dx, y1 + dy, x2 + dx, y2 + dy), track.face.score, landmarks))
+            x1, y1, x2, y2 = base.box
+            landmarks = None if base.landmarks is None else base.landmarks + np.float32([dx, dy])
+            faces.append(Face((x1 + dx, y1 + dy, x2 + dx, y2 + dy), base.score, landmarks))
         return faces
 
     def needs_identity(self, track: Track, now: float) -> bool:
@@ -99,19 +102,23 @@ class FaceTracker:
         wait = self.refresh_identity_s if track.star else REFRESH_UNKNOWN_S
         return now - track.last_embedded >= wait
 
-    def _start(self, face: Face, now: float) -> Track:
+    def _start(self, face: Face, now: float, detected: bool) -> Track:
         track = Track(self._next_id, face, now, now)
+        if detected:
+            track.detected, track.detected_at = face, now
         self._next_id += 1
         self.tracks.append(track)
         return track
 
 
-def _move(track: Track, face: Face, now: float) -> None:
-    dt = now - track.last_seen
-    if dt > 0:
-        (ox, oy), (nx, ny) = track.face.center, face.center
-        track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
-    track.face, track.last_seen = face, now
+def _move(track: Track, face: Face, now: float, detected: bool) -> None:
+    if detected:
+        dt = now - track.detected_at
+        if track.detected is not None and dt > 0:
+            (ox, oy), (nx, ny) = track.detected.center, face.center
+            track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
+        track.detected, track.detected_at = face, now
+    track.face, track.last_seen = face, max(track.last_seen, now)
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:

@@ -1,0 +1,42 @@
+"""FaceTracker: one track per face across frames, moved at its speed between detections."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpopcam.live.tracker import FaceTracker
+from kpopcam.types import Face
+
+
+def face(x: float, y: float = 100, side: float = 80) -> Face:
+    return Face((x, y, x + side, y + side), 0.99)
+
+
+def test_a_moving_face_keeps_its_track_and_is_predicted_ahead():
+    tracker = FaceTracker()
+    first = tracker.update([face(100)], 0.0)[0]
+    assert tracker.update([face(120)], 0.2)[0] is first
+    predicted = tracker.predict(0.3)[0]
+    assert predicted.box[0] == pytest.approx(130)
+    # predictions follow the face without changing its speed
+    assert tracker.update([predicted], 0.3, detected=False)[0] is first
+    assert tracker.predict(0.4)[0].box[0] == pytest.approx(140)
+
+
+def test_a_late_detection_of_an_earlier_frame_still_sets_the_speed():
+    tracker = FaceTracker()
+    tracker.update([face(100)], 0.0)
+    tracker.update(tracker.predict(0.1), 0.1, detected=False)
+    tracker.update(tracker.predict(0.2), 0.2, detected=False)
+    tracker.update([face(110)], 0.1)  # the detector finishes frame 0.1 only now
+    assert tracker.predict(0.3)[0].box[0] == pytest.approx(130)
+
+
+def test_faces_far_apart_are_different_tracks_and_gone_faces_are_dropped():
+    tracker = FaceTracker()
+    a, b = tracker.update([face(0), face(400)], 0.0)
+    assert a.id != b.id
+    tracker.update([], 0.5)
+    assert tracker.predict(0.6) == []
+    tracker.update([], 1.0)
+    assert tracker.tracks == []
