@@ -76,3 +76,10 @@ def test_the_best_frame_of_the_moment_is_the_sharp_one(tmp_path, astronaut, face
     fire = next(f for a in analyses for f in a.fires)
     best = analyzer.best_frames.best(fire.track_id, fire.since, fire.now)
     assert best.frame_number in (7, 8, 9)
+
+
+def test_the_star_smiling_does_not_fire_a_rule_for_surprise(tmp_path, astronaut, face_models):
+    video = write_video(tmp_path / "star.mp4", [(1.2, astronaut, 0.6)])
+    _, analyses = analyse_all(video, face_models, emotion="surprise")
+    assert any(f.is_target for a in analyses for f in a.faces)
+    assert not any(a.fires for a in analyses)
