@@ -98,10 +98,12 @@ class FrameAnalyzer:
                 tracks = self.tracker.update(detection.faces, detection.timestamp)
                 # recognition needs real landmarks: only on the frame the faces were found on
                 self._identify(detection.image, detection.faces, tracks, detection.timestamp)
-        fresh = detection is not None and detection.timestamp == now
-        faces = detection.faces if fresh else self.tracker.predict(now)
-        with _timed(stage, "track"):
-            tracks = self.tracker.update(faces, now, detected=fresh)
+        if detection is not None and detection.timestamp == now:
+            faces = detection.faces
+        else:
+            with _timed(stage, "track"):  # followed since the last detection
+                faces = self.tracker.predict(now)
+                tracks = self.tracker.update(faces, now, detected=False)
         with _timed(stage, "emotion"):
             readings = self.models.emotion.read(image, faces, color="bgr")
             for track, reading in zip(tracks, readings, strict=True):
