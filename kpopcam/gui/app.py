@@ -4,6 +4,7 @@ load in a pool thread while the fan looks around."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 
@@ -14,6 +15,10 @@ from kpopcam.settings import Settings
 
 
 def run_app(args=None) -> int:
+    if not _has_display():
+        print("kpopcam: no screen to open the window on (no DISPLAY or WAYLAND_DISPLAY). "
+              "Run it from the desktop, or use the commands: kpopcam --help", file=sys.stderr)
+        return 2
     from kpopcam.commands.common import open_gallery
     from kpopcam.gui.main_window import MainWindow
     from kpopcam.stars import GalleryError, StarGallery
@@ -42,6 +47,14 @@ def run_app(args=None) -> int:
     window.show()
     QTimer.singleShot(0, window.start_background_work)
     return app.exec()
+
+
+def _has_display() -> bool:
+    """Qt aborts the process when it has no screen; say so instead (Linux only: other
+    systems always have one)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _default_gallery(settings: Settings):

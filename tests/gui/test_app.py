@@ -158,3 +158,15 @@ def test_no_camera_and_bad_source_are_told_in_the_window(qtbot, make_window, mon
     qtbot.waitUntil(lambda: "cannot be opened" in window.messages.text, timeout=10000)
     assert window.messages.kind == "error" and window.messages.details
     assert window.controls.start_button.text().endswith("Start")
+
+
+def test_without_a_screen_the_app_says_so_instead_of_crashing(monkeypatch, capsys):
+    import sys
+
+    from kpopcam.gui.app import run_app
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert run_app(None) == 2
+    assert "no screen" in capsys.readouterr().err
