@@ -201,6 +201,8 @@ class Engine:
     # -- capturing ---------------------------------------------------------------------------
 
     def _capture(self, fire: Fire) -> Capture | None:
+        if self.store is None:  # nowhere to save: no portrait to make either
+            return None
         with self._buffer_lock:
             frames = {f.number: f for f in self._buffer}
         best = self.analyzer.best_frames.best(fire.track_id, fire.since, fire.now, set(frames))
@@ -212,8 +214,6 @@ class Engine:
             self.stats.duplicates_skipped += 1
             return None
         portrait = self.portraits.render(rgb, best.face) if self.portraits else rgb
-        if self.store is None:
-            return None
         return self.store.save(rgb, portrait, fire.star, fire.emotion, best.score,
                                self.source.name, best.frame_number)
 
