@@ -3,7 +3,9 @@
 python -m training.eval_portrait DIR [--weights FILE] [--val | --stems a,b,...] [--refined]
 
 DIR holds images/ and masks/ with the same stems; each mask is resized to its photo with
-nearest-neighbour. The prediction is upsampled to the photo's size (bilinear, or with
+nearest-neighbour. A model that reads a person prior gets the faces MTCNN finds on each
+photo (as `kpopcam portrait` does; the boxes are cached in training/runs/, and the time
+reported is the network's alone). The prediction is upsampled to the photo's size (bilinear, or with
 --refined the edge-aware upsampling that portrait mode uses) and cut at 0.5.
 mIoU is the mean of person IoU and background IoU, with intersections and unions summed
 over all photos (per-photo figures are printed too). Time: one torch thread, the model's
@@ -35,8 +37,11 @@ def iou_pair(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def evaluate(
-    segmenter: PersonSegmenter, root: Path, chosen: list[str], refined: bool = False
+    segmenter: PersonSegmenter, root: Path, chosen: list[str], refined: bool = False,
+    faces: dict | None = None,
 ) -> dict:
+    """faces: {stem: face boxes} (training.portraits_data.photo_faces), for a model that
+    reads a person prior."""
     inter_sum = np.zeros(2, np.int64)
     union_sum = np.zeros(2, np.int64)
     per_photo, times = {}, []
@@ -44,7 +49,7 @@ def evaluate(
     for stem in chosen:
         image, mask = read_pair(root, stem)
         start = time.perf_counter()
-        prob = segmenter.low_res(image)
+        prob = segmenter.low_res(image, (faces or {}).get(stem, []))
         times.append((time.perf_counter() - start) * 1000)
         h, w = mask.shape
         if refined:
@@ -81,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         help="average the frame and its mirror image (default: as the model card says)",
     )
     parser.add_argument("--val", action="store_true", help="only the validation stems of the card")
+    parser.add_argument(
+        "--faces-cache", type=Path, default=None,
+        help="where MTCNN's face boxes per photo are kept (default training/runs/)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     segmenter = PersonSegmenter.from_weights(args.weights)
@@ -96,7 +105,13 @@ def main(argv: list[str] | None = None) -> int:
             args.weights.with_suffix(".json") if args.weights else find_weights("portrait_unet")[1]
         )
         chosen = read_card(card_path)["data"]["val_stems"]
-    result = evaluate(segmenter, args.dir, chosen, args.refined)
+    faces = None
+    if segmenter.wants_faces:
+        from training.portraits_data import photo_faces
+        from training.train_portrait import FACES_CACHE
+
+        faces = photo_faces(args.dir, chosen, args.faces_cache or FACES_CACHE)
+    result = evaluate(segmenter, args.dir, chosen, args.refined, faces)
     for stem, value in sorted(result["per_photo"].items(), key=lambda kv: kv[1]):
         print(f"{stem:>12}  mIoU {value:.4f}")
     print(

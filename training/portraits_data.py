@@ -7,13 +7,17 @@ photo with nearest-neighbour before anything else, as the data README says.
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from kpopcam.vision.person_prior import Box, faces_for_prior, person_prior, scaled_boxes
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "portraits"
 MEAN = (0.485, 0.456, 0.406)
@@ -25,6 +29,7 @@ class Sample:
     stem: str
     image: np.ndarray  # HxWx3 uint8 RGB
     mask: np.ndarray  # HxW float32 in [0, 1]
+    faces: list[Box] = field(default_factory=list)  # face boxes in this sample's pixels
 
 
 def stems(root: Path) -> list[str]:
@@ -54,7 +59,10 @@ def split(all_stems: list[str], n_val: int = 32, seed: int = 0) -> tuple[list[st
     return train, val
 
 
-def load_samples(root: Path, chosen: list[str], short_side: int = 288) -> list[Sample]:
+def load_samples(
+    root: Path, chosen: list[str], short_side: int = 288, faces: dict | None = None
+) -> list[Sample]:
+    """The photos at a reduced size, with their face boxes (from `photo_faces`) if given."""
     samples = []
     for stem in chosen:
         image, mask = read_pair(root, stem)
@@ -63,8 +71,36 @@ def load_samples(root: Path, chosen: list[str], short_side: int = 288) -> list[S
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         soft = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-        samples.append(Sample(stem, image, soft))
+        boxes = scaled_boxes((faces or {}).get(stem, []), size[0] / w, size[1] / h)
+        samples.append(Sample(stem, image, soft, boxes))
     return samples
+
+
+def photo_faces(root: Path, chosen: list[str], cache: Path | None = None) -> dict[str, list[Box]]:
+    """{stem: face boxes in the photo's pixels}, found as portrait mode finds them.
+
+    MTCNN takes a few minutes over the whole set, so results are kept in `cache` (JSON),
+    keyed by stem and the photo's size and modification time.
+    """
+    from kpopcam.vision.detector import MtcnnDetector
+
+    known = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+    detector, out = None, {}
+    for stem in chosen:
+        path = next((Path(root) / "images").glob(f"{stem}.*"))
+        info = path.stat()
+        key = f"{stem}:{info.st_size}:{int(info.st_mtime)}"
+        if key not in known:
+            detector = detector or MtcnnDetector(min_face_px=20)
+            image = np.asarray(Image.open(path).convert("RGB"))
+            known[key] = [list(f.box) for f in faces_for_prior(detector, image)]
+        out[stem] = [tuple(b) for b in known[key]]
+    if cache and detector is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, cache)
+    return out
 
 
 def person_free_backgrounds(samples: list[Sample], size: int = 160) -> list[np.ndarray]:
@@ -87,27 +123,56 @@ def person_free_backgrounds(samples: list[Sample], size: int = 160) -> list[np.n
     return out
 
 
-def to_tensor_layout(image: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 RGB -> 3xHxW float32 normalised as the model expects."""
+def to_tensor_layout(image: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+    """HxWx3 uint8 RGB (and an HxW person prior) -> CxHxW float32 as the model expects."""
     x = image.astype(np.float32) / 255.0
     x = (x - np.array(MEAN, np.float32)) / np.array(STD, np.float32)
+    if prior is not None:
+        x = np.concatenate([x, prior[..., None].astype(np.float32)], axis=2)
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-class Augmenter:
-    """Random training views of a sample at size x size: geometry, background swap, colour."""
+PRIOR_DROPOUT = 0.15  # share of views trained without a prior: faces are not always found
 
-    def __init__(self, backgrounds: list[np.ndarray], size: int = 256, seed: int = 0):
+
+class Augmenter:
+    """Random training views of a sample at size x size: geometry, background swap, colour.
+
+    With with_prior, each view also gets the person prior of its (jittered) face boxes,
+    warped with the photo: (image, mask, prior); otherwise (image, mask, None).
+    """
+
+    def __init__(
+        self, backgrounds: list[np.ndarray], size: int = 256, seed: int = 0,
+        with_prior: bool = False,
+    ):
         self.backgrounds = backgrounds
         self.size = size
+        self.with_prior = with_prior
         self.rng = np.random.default_rng(seed)
 
-    def __call__(self, sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, sample: Sample) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         image, mask = sample.image, sample.mask
         if self.backgrounds and self.rng.random() < 0.5:
             image = self._paste_on_background(image, mask)
-        image, mask = self._geometry(image, mask)
-        return self._colour(image), mask
+        if not self.with_prior:
+            image, mask = self._geometry(image, mask)
+            return self._colour(image), mask, None
+        prior = self._prior(sample)
+        image, both = self._geometry(image, np.dstack([mask, prior]))
+        return self._colour(image), both[..., 0], both[..., 1]
+
+    def _prior(self, sample: Sample) -> np.ndarray:
+        if self.rng.random() < PRIOR_DROPOUT:
+            return np.zeros(sample.mask.shape, np.float32)
+        boxes = []
+        for x1, y1, x2, y2 in sample.faces:  # the detector's boxes wobble from frame to frame
+            w, h = x2 - x1, y2 - y1
+            dx, dy, grow = self.rng.normal(0, 0.06, 3)
+            cx, cy = (x1 + x2) / 2 + dx * w, (y1 + y2) / 2 + dy * h
+            w, h = w * (1 + grow) / 2, h * (1 + grow) / 2
+            boxes.append((cx - w, cy - h, cx + w, cy + h))
+        return person_prior(sample.mask.shape, boxes)
 
     def _paste_on_background(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         h, w = mask.shape
@@ -122,7 +187,7 @@ class Augmenter:
 
     def _geometry(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Random resized crop (zooming out too), small rotation, flip, in one affine warp."""
-        h, w = mask.shape
+        h, w = mask.shape[:2]
         rng, size = self.rng, self.size
         area = rng.uniform(0.3, 1.0) if rng.random() < 0.8 else rng.uniform(1.0, 2.5)
         aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3))) * w / h

@@ -32,6 +32,7 @@ from training.portraits_data import (
     Augmenter,
     load_samples,
     person_free_backgrounds,
+    photo_faces,
     split,
     stems,
     to_tensor_layout,
@@ -39,6 +40,7 @@ from training.portraits_data import (
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHITECTURE = "PortraitUNet"
+FACES_CACHE = ROOT / "training" / "runs" / "portrait_faces.json"  # MTCNN's boxes per photo
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,6 +63,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--val-every", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log", type=Path, default=None, help="append one JSON line per epoch here")
+    p.add_argument(
+        "--prior", action="store_true",
+        help="a fourth input channel: the person prior drawn from MTCNN's face boxes",
+    )
+    p.add_argument(
+        "--init", type=Path, default=None,
+        help="start from these weights (.pt); a 3-channel first layer gets a zero 4th channel",
+    )
+    p.add_argument("--faces-cache", type=Path, default=FACES_CACHE)
     return p.parse_args(argv)
 
 
@@ -83,6 +94,17 @@ def segmentation_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return bce + dice.mean()
 
 
+def warm_start(model: torch.nn.Module, pt_path: Path) -> None:
+    """Load weights into model; a first layer trained on RGB alone reads the prior as zero."""
+    state = load_checkpoint(pt_path)
+    stem = model.stem[0].weight
+    old = state["stem.0.weight"]
+    if old.shape[1] < stem.shape[1]:
+        pad = torch.zeros(old.shape[0], stem.shape[1] - old.shape[1], *old.shape[2:])
+        state["stem.0.weight"] = torch.cat([old, pad], dim=1)
+    model.load_state_dict(state)
+
+
 def train_epoch(model, optimiser, samples, augment, args, epoch: int) -> float:
     model.train()
     order = np.random.default_rng(args.seed * 1000 + epoch).permutation(len(samples))
@@ -92,7 +114,7 @@ def train_epoch(model, optimiser, samples, augment, args, epoch: int) -> float:
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(args.lr, epoch + step / steps, args.epochs)
         views = [augment(samples[i]) for i in order[step * args.batch : (step + 1) * args.batch]]
-        x = torch.from_numpy(np.stack([to_tensor_layout(v[0]) for v in views]))
+        x = torch.from_numpy(np.stack([to_tensor_layout(v[0], v[2]) for v in views]))
         y = torch.from_numpy(np.stack([v[1] for v in views]))[:, None]
         loss = segmentation_loss(model(x), y)
         optimiser.zero_grad(set_to_none=True)
@@ -118,7 +140,13 @@ def model_card(
         "task": "person segmentation for portrait mode",
         "output": "one logit per pixel; sigmoid > 0.5 = person",
         "input_size": args.size,
-        "input": "RGB, whole frame stretched to input_size x input_size",
+        "input": "RGB, whole frame stretched to input_size x input_size"
+        + (
+            "; 4th channel: person prior from the frame's face boxes "
+            "(kpopcam.vision.person_prior, MTCNN faces with score >= 0.9)"
+            if arguments.get("in_channels") == 4
+            else ""
+        ),
         "normalisation": {
             "mean": list(MEAN),
             "std": list(STD),
@@ -159,10 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(1)
     torch.manual_seed(args.seed)
     train, val = split(stems(args.data), args.n_val, args.seed)
-    samples = load_samples(args.data, train)
-    augment = Augmenter(person_free_backgrounds(samples), args.size)
+    faces = photo_faces(args.data, train + val, args.faces_cache) if args.prior else None
+    samples = load_samples(args.data, train, faces=faces)
+    augment = Augmenter(person_free_backgrounds(samples), args.size, with_prior=args.prior)
     arguments = {"widths": [int(w) for w in args.widths.split(",")], "separable_from": 1}
+    if args.prior:
+        arguments["in_channels"] = 4
     model = models.build(ARCHITECTURE, arguments)
+    if args.init and not args.resume:
+        warm_start(model, args.init)
+        print(f"started from {args.init}", flush=True)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     start_epoch, best, elapsed = 0, -1.0, 0.0
     if args.resume and args.checkpoint.is_file():
@@ -183,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed += time.time() - t0
         record = {"epoch": epoch + 1, "loss": round(loss, 4), "s": round(time.time() - t0, 1)}
         if (epoch + 1) % args.val_every == 0 or epoch + 1 == args.epochs:
-            scores = evaluate(PersonSegmenter(model, args.size, MEAN, STD), args.data, val)
+            segmenter = PersonSegmenter(model, args.size, MEAN, STD)
+            scores = evaluate(segmenter, args.data, val, faces=faces)
             record.update(val_miou=round(scores["miou"], 4), ms=round(scores["ms_per_frame"], 1))
             if scores["miou"] > best:
                 best = scores["miou"]

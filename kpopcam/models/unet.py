@@ -44,16 +44,24 @@ class ConvBlock(nn.Module):
 
 
 class PortraitUNet(nn.Module):
-    """RGB image (N,3,H,W), H and W divisible by 2**len(widths) -> person logits (N,1,H,W).
+    """Image (N,C,H,W), H and W divisible by 2**len(widths) -> person logits (N,1,H,W).
 
-    widths: channels per level, the first at half the input resolution; each further
-    level halves the resolution again. Levels from `separable_from` on are separable.
+    in_channels: 3 (RGB) or 4 (RGB and the person prior drawn from face boxes,
+    kpopcam.vision.person_prior). widths: channels per level, the first at half the input
+    resolution; each further level halves the resolution again. Levels from `separable_from`
+    on are separable.
     """
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 96, 128), separable_from: int = 1):
+    def __init__(
+        self,
+        widths: tuple[int, ...] = (16, 32, 64, 96, 128),
+        separable_from: int = 1,
+        in_channels: int = 3,
+    ):
         super().__init__()
         widths = tuple(widths)
-        self.stem = _conv_bn_relu(3, widths[0], stride=2)
+        self.in_channels = in_channels
+        self.stem = _conv_bn_relu(in_channels, widths[0], stride=2)
         self.down = nn.ModuleList()
         for i, w in enumerate(widths):
             cin = widths[0] if i == 0 else widths[i - 1]

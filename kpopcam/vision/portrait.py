@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from kpopcam.types import Face
+from kpopcam.vision.person_prior import faces_for_prior, person_prior, scaled_boxes
 from kpopcam.vision.weights import load_model
 
 MODEL_NAME = "portrait_unet"
@@ -44,16 +45,26 @@ class PersonSegmenter:
         flip = bool(card.get("flip_average", False))
         return cls(model, card["input_size"], norm["mean"], norm["std"], flip)
 
-    def low_res(self, image: np.ndarray) -> np.ndarray:
+    @property
+    def wants_faces(self) -> bool:
+        """True when the model reads a person prior drawn from face boxes beside the photo."""
+        return getattr(self.model, "in_channels", 3) == 4
+
+    def low_res(self, image: np.ndarray, faces: list[FaceBox] = ()) -> np.ndarray:
         """Person probability (float32, input_size x input_size) of the whole frame.
 
-        The frame is stretched to the square input, as in training. With flip_average the
-        frame and its mirror image go through the network together and their results are
-        averaged (twice the time, a steadier mask).
+        The frame is stretched to the square input, as in training. faces: every face on
+        the frame (in its pixels), drawn into the person prior when the model reads one.
+        With flip_average the frame and its mirror image go through the network together
+        and their results are averaged (twice the time, a steadier mask).
         """
         size = self.input_size
+        h, w = image.shape[:2]
         x = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
         x = (x - self.mean) / self.std
+        if self.wants_faces:
+            prior = person_prior((size, size), scaled_boxes(faces, size / w, size / h))
+            x = np.concatenate([x, prior[..., None]], axis=2)
         tensor = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
         if self.flip_average:
             tensor = torch.cat([tensor, tensor.flip(-1)])
@@ -63,10 +74,10 @@ class PersonSegmenter:
             return ((prob[0] + prob[1].flip(-1)) / 2).numpy()
         return prob[0].numpy()
 
-    def probability(self, image: np.ndarray) -> np.ndarray:
+    def probability(self, image: np.ndarray, faces: list[FaceBox] = ()) -> np.ndarray:
         """Person probability at the image's size (plain bilinear upsampling)."""
         h, w = image.shape[:2]
-        return cv2.resize(self.low_res(image), (w, h), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(self.low_res(image, faces), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass(frozen=True)
@@ -91,14 +102,18 @@ class PortraitMaker:
     """Full-resolution photo in, portrait out (same size): the subject sharp, the rest blurred.
 
     A photo in which no person is found comes back unchanged (a copy): with nothing to
-    focus on, a blurred frame would only look broken.
+    focus on, a blurred frame would only look broken. When the model reads a person prior
+    and no face box is given, the faces are found on the photo with `detector` (MTCNN,
+    made on first need).
     """
 
     def __init__(
-        self, segmenter: PersonSegmenter | None = None, options: PortraitOptions | None = None
+        self, segmenter: PersonSegmenter | None = None, options: PortraitOptions | None = None,
+        detector=None,
     ):
         self.segmenter = segmenter or PersonSegmenter.from_weights()
         self.options = options or PortraitOptions()
+        self._detector = detector
 
     def subject_alpha(self, image: np.ndarray, face: FaceBox | None = None) -> np.ndarray | None:
         """Soft subject mask (float32 HxW in [0, 1]) at the image's size, or None: no person.
@@ -107,7 +122,7 @@ class PortraitMaker:
         """
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
-        prob = self.segmenter.low_res(image)
+        prob = self.segmenter.low_res(image, self._faces(image, face))
         if np.mean(prob >= 0.5) < MIN_PERSON_FRACTION:
             return None
         if face is not None:
@@ -123,6 +138,15 @@ class PortraitMaker:
         if alpha is None:
             return image.copy()
         return blur_background(image, alpha, options)
+
+    def _faces(self, image: np.ndarray, face: FaceBox | None) -> list[FaceBox]:
+        if face is not None or not self.segmenter.wants_faces:
+            return [face] if face is not None else []
+        if self._detector is None:
+            from kpopcam.vision.detector import MtcnnDetector
+
+            self._detector = MtcnnDetector(min_face_px=20)
+        return faces_for_prior(self._detector, image)
 
 
 def keep_person_under_face(

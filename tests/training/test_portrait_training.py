@@ -58,10 +58,33 @@ def test_augmented_views(tiny_data):
     samples = load_samples(tiny_data, stems(tiny_data), short_side=64)
     augment = Augmenter(person_free_backgrounds(samples, size=48), size=64, seed=1)
     for sample in samples:
-        image, mask = augment(sample)
+        image, mask, prior = augment(sample)
         assert image.shape == (64, 64, 3) and image.dtype == np.uint8
         assert mask.shape == (64, 64) and mask.min() >= 0 and mask.max() <= 1
+        assert prior is None
         assert to_tensor_layout(image).shape == (3, 64, 64)
+
+
+def test_the_prior_moves_with_the_photo(tiny_data):
+    """Whatever crop, rotation or flip a view gets, its prior still lies over the person."""
+    samples = load_samples(tiny_data, stems(tiny_data), short_side=64)
+    for sample in samples:  # the 'face': the top of the person ellipse
+        ys, xs = np.nonzero(sample.mask > 0.5)
+        cx, top = xs.mean(), ys.min()
+        sample.faces = [(cx - 5, top + 2, cx + 5, top + 14)]
+    augment = Augmenter([], size=64, seed=3, with_prior=True)
+    overlaps, empty = [], 0
+    for _ in range(20):
+        for sample in samples:
+            image, mask, prior = augment(sample)
+            assert prior.shape == mask.shape == (64, 64)
+            if prior.max() == 0:
+                empty += 1  # dropped on purpose: the net must cope without faces too
+                continue
+            overlaps.append(mask[prior > 0.5].mean())
+    assert 0 < empty < 40
+    assert np.mean(overlaps) > 0.8
+    assert to_tensor_layout(image, prior).shape == (4, 64, 64)
 
 
 def test_unet_output_matches_input_size():
@@ -106,3 +129,33 @@ def test_train_resume_and_evaluate(tiny_data, tmp_path, capsys):
     assert eval_portrait.main([str(tiny_data), "--weights", str(out)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert set(json.loads(last)) == {"miou", "ms_per_frame"}
+
+    # the same RGB weights as the start of a model with the face prior as 4th channel
+    out4, cache = tmp_path / "w4" / "portrait_unet.pt", tmp_path / "faces.json"
+    with_prior = [*common[:2], "--out", str(out4), "--checkpoint", str(tmp_path / "ckpt4"),
+                  *common[6:], "--prior", "--faces-cache", str(cache)]
+    assert train_portrait.main([*with_prior, "--epochs", "1", "--init", str(out)]) == 0
+    assert "started from" in capsys.readouterr().out
+    card = json.loads(out4.with_suffix(".json").read_text())
+    assert card["arguments"]["in_channels"] == 4 and "person prior" in card["input"]
+    assert set(json.loads(cache.read_text())) and len(json.loads(cache.read_text())) == 6
+    assert eval_portrait.main(
+        [str(tiny_data), "--weights", str(out4), "--faces-cache", str(cache)]
+    ) == 0
+    assert set(json.loads(capsys.readouterr().out.strip().splitlines()[-1])) == {
+        "miou", "ms_per_frame"
+    }
+
+
+def test_warm_start_reads_the_prior_as_zero(tmp_path):
+    """A 4-channel model started from RGB weights gives the RGB model's output at first."""
+    from kpopcam.vision.weights import save_model
+
+    rgb = PortraitUNet((8, 8, 16, 16, 16)).eval()
+    save_model(rgb, {"architecture": "PortraitUNet"}, tmp_path / "rgb.pt")
+    four = PortraitUNet((8, 8, 16, 16, 16), in_channels=4).eval()
+    train_portrait.warm_start(four, tmp_path / "rgb.pt")
+    x = torch.rand(1, 3, 64, 64)
+    prior = torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(rgb(x), four(torch.cat([x, prior], dim=1)), atol=1e-5)
