@@ -203,10 +203,12 @@ def fit(
     max_minutes: float | None = None,
     on_best: Callable[[nn.Module, History, torch.Tensor], None] | None = None,
     log: Callable[[str], None] = print,
+    keep_weights: Path | None = None,
 ) -> tuple[History, dict | None, bool]:
     """Train with SGD + warm-up/cosine; returns (history, best state dict on val, finished).
 
     A non-finite loss stops training early and is recorded as NaN in the history.
+    keep_weights: a folder that gets each epoch's weights (epoch_NNN.pt), for averaging.
     """
     torch.manual_seed(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed)
@@ -255,6 +257,9 @@ def fit(
             f"val loss {val_loss:.3f} acc {val_acc:.4f}{' *' if improved else ''} | "
             f"{history.seconds[-1]:.0f}s"
         )
+        if keep_weights is not None:
+            keep_weights.mkdir(parents=True, exist_ok=True)
+            torch.save(model.state_dict(), keep_weights / f"epoch_{epoch + 1:03d}.pt")
         if checkpoint is not None:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             torch.save(
@@ -328,6 +333,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-cache", action="store_true", help="do not cache decoded images")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-weights", type=Path, default=None, metavar="DIR",
+                   help="keep each epoch's weights in DIR (for training.average_emotion)")
     return p.parse_args(argv)
 
 
@@ -364,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         model, as_tensors(train_split), as_tensors(val_split), recipe,
         checkpoint=Path(args.checkpoint), resume=args.resume, max_minutes=args.max_minutes,
         on_best=write_best, log=lambda line: print(line, flush=True),
+        keep_weights=args.keep_weights,
     )
     history_path = out.with_name(out.stem + ".history.json")
     if CHECKPOINTS in out.parents or out.parent == REPO / "weights":

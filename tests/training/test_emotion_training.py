@@ -11,7 +11,7 @@ import torch
 
 from kpopcam.types import EMOTIONS
 from kpopcam.vision.weights import load_model
-from training import train_emotion
+from training import average_emotion, train_emotion
 from training.fer2013 import FerDataError, load, load_csv, load_folder
 
 PER_CLASS = {"train": 3, "val": 2}
@@ -94,3 +94,26 @@ def test_training_script_runs_an_epoch_and_resumes(fer, tmp_path):
     assert train_emotion.main([*common, "--epochs", "2", "--resume"]) == 0
     history = json.loads(out.with_name("emotion.history.json").read_text())
     assert len(history["val_acc"]) == 2
+
+
+def test_weights_of_the_last_epochs_average_into_a_model(fer, tmp_path, capsys):
+    out, kept = tmp_path / "emotion.pt", tmp_path / "epochs"
+    assert train_emotion.main([
+        "--data", str(fer), "--out", str(out), "--checkpoint", str(tmp_path / "ckpt"),
+        "--no-cache", "--widths", "8,16", "--convs", "1,1", "--batch", "8", "--epochs", "2",
+        "--keep-weights", str(kept),
+    ]) == 0
+    epochs = sorted(kept.glob("epoch_*.pt"))
+    assert [p.name for p in epochs] == ["epoch_001.pt", "epoch_002.pt"]
+    averaged = tmp_path / "avg" / "emotion.pt"
+    assert average_emotion.main([*map(str, epochs), "--out", str(averaged), "--base", str(out),
+                                 "--data", str(fer), "--no-cache"]) == 0
+    model, card = load_model("emotion", averaged)
+    assert card["weight_average"]["checkpoints"] == 2
+    reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["accuracy"]
+    assert card["val_accuracy"] == reported
+    assert model(torch.zeros(1, 1, 48, 48)).shape == (1, 7)
+    a, b = (torch.load(p, weights_only=True) for p in epochs)
+    mean = average_emotion.averaged_state(epochs)["features.0.weight"]
+    assert torch.allclose(mean, (a["features.0.weight"] + b["features.0.weight"]) / 2)
+    assert not torch.allclose(mean, a["features.0.weight"])
