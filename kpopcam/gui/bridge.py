@@ -176,10 +176,16 @@ class EngineBridge(QObject):
                                                                  t.hold_s)
 
     def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the engine; tasks still running (model loading) are waited for by
+        wait_for_tasks once the window is gone."""
         if self.engine is not None:
             self.engine.stop()
             self.engine.wait(timeout)
-        self.workers.wait(int(timeout * 1000))
+
+    def wait_for_tasks(self, timeout: float = 120.0) -> bool:
+        """True when no background task is left. Python must not shut down under a task
+        that is still importing torch: the import then fails with a baffling error."""
+        return self.workers.wait(int(timeout * 1000))
 
     def _poll(self) -> None:
         engine = self.engine

@@ -245,5 +245,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_choices()
+        self.hide()  # gone for the fan at once, while models still loading are waited for
         self.bridge.shutdown()
+        self.bridge.wait_for_tasks()
         super().closeEvent(event)

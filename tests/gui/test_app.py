@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from kpopcam.gui.controls import PICK_FILE
 from kpopcam.gui.main_window import GALLERY, STARS
 from kpopcam.settings import Settings
+from kpopcam.stars import StarGallery
 from tests.conftest import save_jpeg
 from tests.live.conftest import write_video
 
@@ -170,3 +171,29 @@ def test_without_a_screen_the_app_says_so_instead_of_crashing(monkeypatch, capsy
         monkeypatch.delenv(name, raising=False)
     assert run_app(None) == 2
     assert "no screen" in capsys.readouterr().err
+
+
+def test_closing_while_models_load_waits_for_them_out_of_sight(qtbot, tmp_path, gui_loader):
+    """Closing the window during the first seconds must not leave a thread importing torch
+    while Python shuts down (that ends in a baffling error in the terminal)."""
+    import time
+
+    from kpopcam.gui.main_window import MainWindow
+
+    def slow_loader(settings, gallery, progress):
+        time.sleep(1.5)
+        return gui_loader(settings, gallery, progress)
+
+    gallery = StarGallery(tmp_path / "stars.sqlite")
+    window = MainWindow(Settings(), gallery, tmp_path / "settings.toml", loader=slow_loader)
+    qtbot.addWidget(window)
+    window.show()
+    window.start_background_work()
+    hidden_at = []
+    window.bridge.wait_for_tasks = (
+        lambda wait=window.bridge.wait_for_tasks: hidden_at.append(window.isVisible()) or wait()
+    )
+    window.close()
+    assert hidden_at == [False]  # out of sight before waiting
+    assert window.workers.pool.activeThreadCount() == 0
+    gallery.close()
