@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import sqlite3
-import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -23,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from kpopcam.files import write_bytes_atomic
 
 INDEX_NAME = "captures.sqlite"
 META_KEY = "kpopcam"
@@ -192,18 +192,7 @@ def file_stem(taken: float, star: str, emotion: str) -> str:
 def write_jpeg_atomic(path: Path, rgb: np.ndarray, facts: dict, quality: int = 92) -> None:
     """A JPEG carrying the capture's facts in EXIF and its comment, written to a temporary file
     in the same folder, flushed to disk, then renamed into place."""
-    data = encode_jpeg(rgb, facts, quality)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    os.fchmod(fd, 0o644)  # a photo other apps may open, not a private temporary file
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes_atomic(path, encode_jpeg(rgb, facts, quality))
 
 
 def encode_jpeg(rgb: np.ndarray, facts: dict, quality: int = 92) -> bytes:

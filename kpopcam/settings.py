@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 import platformdirs
 import tomli_w
 
+from kpopcam.files import write_text_atomic
 from kpopcam.types import EMOTIONS
 
 APP = "kpopcam"
@@ -179,10 +180,7 @@ class Settings:
     def save(self, path: Path | None = None) -> Path:
         """Write all settings to the TOML file atomically."""
         path = Path(path) if path else default_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(tomli_w.dumps(dataclasses.asdict(self)).encode("utf-8"))
-        os.replace(tmp, path)
+        write_text_atomic(path, tomli_w.dumps(dataclasses.asdict(self)))
         return path
 
 

@@ -62,7 +62,7 @@ def test_names_that_are_unsafe_for_files_still_save(tmp_path, picture):
 
 
 def test_a_failed_write_leaves_nothing_behind(tmp_path, picture, monkeypatch):
-    import kpopcam.captures as captures
+    import kpopcam.files as files  # where every atomic write renames its temporary file
 
     real_replace, calls = os.replace, []
 
@@ -72,7 +72,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, picture, monkeypatch):
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(captures.os, "replace", replace_then_fail)
+    monkeypatch.setattr(files.os, "replace", replace_then_fail)
     with CaptureStore(tmp_path) as store, pytest.raises(CaptureError, match="No space"):
         store.save(*picture, "Lisa", "happy", 0.9, "s", 1)
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".jpg") == []

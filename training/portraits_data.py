@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from kpopcam.files import write_text_atomic
 from kpopcam.vision.person_prior import Box, faces_for_prior, person_prior, scaled_boxes
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "portraits"
@@ -96,10 +96,7 @@ def photo_faces(root: Path, chosen: list[str], cache: Path | None = None) -> dic
             known[key] = [list(f.box) for f in faces_for_prior(detector, image)]
         out[stem] = [tuple(b) for b in known[key]]
     if cache and detector is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_text(json.dumps(known))
-        os.replace(tmp, cache)
+        write_text_atomic(cache, json.dumps(known))
     return out
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from kpopcam import models
+from kpopcam.files import atomic_path
 from kpopcam.vision.portrait import PersonSegmenter
 from kpopcam.vision.weights import load_checkpoint, save_model
 from training.eval_portrait import evaluate
@@ -72,6 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="start from these weights (.pt); a 3-channel first layer gets a zero 4th channel",
     )
     p.add_argument("--faces-cache", type=Path, default=FACES_CACHE)
+    p.add_argument("--keep-weights", type=Path, default=None, metavar="DIR",
+                   help="keep each epoch's weights in DIR (for training.average_portrait)")
     return p.parse_args(argv)
 
 
@@ -125,10 +127,8 @@ def train_epoch(model, optimiser, samples, augment, args, epoch: int) -> float:
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def model_card(
@@ -226,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                 save_model(model, card, args.out)
                 record["saved"] = True
         print(json.dumps(record), flush=True)
+        if args.keep_weights:
+            args.keep_weights.mkdir(parents=True, exist_ok=True)
+            torch.save(model.state_dict(), args.keep_weights / f"epoch_{epoch + 1:03d}.pt")
         if args.log:
             with open(args.log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")

@@ -16,6 +16,7 @@ import torch
 from facenet_pytorch import InceptionResnetV1
 from facenet_pytorch.models.inception_resnet_v1 import get_torch_home
 
+from kpopcam.files import atomic_path
 from kpopcam.types import Face
 from kpopcam.vision import facenet_convert, weights
 from kpopcam.vision.detector import aligned_crop
@@ -133,16 +134,14 @@ def _load_vggface2() -> InceptionResnetV1:
 
 
 def _download(url: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = weights._temp_beside(path)
     try:
         with (
+            atomic_path(path) as tmp,
             urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
             open(tmp, "wb") as out,
         ):
             while chunk := response.read(1 << 20):
                 out.write(chunk)
-        os.replace(tmp, path)
     except (urllib.error.URLError, OSError) as exc:
         raise WeightsError(
             f"the vggface2 FaceNet weights must be downloaded once from {url}, which needs an "

@@ -6,13 +6,13 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import platformdirs
 import torch
 
 from kpopcam import models
+from kpopcam.files import atomic_path, write_text_atomic
 
 REQUIRED_CARD_KEYS = ("architecture", "arguments", "sha256")
 
@@ -117,34 +117,12 @@ def load_model(name: str, pt_path: Path | None = None) -> tuple[torch.nn.Module,
 def save_model(model: torch.nn.Module, card: dict, pt_path: Path) -> dict:
     """Write weights and their card (card gets the checksum) atomically; returns the card."""
     pt_path = Path(pt_path)
-    pt_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(pt_path)
-    try:
+    with atomic_path(pt_path) as tmp:
         torch.save(model.state_dict(), tmp)
         card = {**card, "sha256": sha256_of(tmp)}
-        os.replace(tmp, pt_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    write_text_atomic(pt_path.with_suffix(".json"), json.dumps(card, indent=2, ensure_ascii=False))
+    text = json.dumps(card, indent=2, ensure_ascii=False) + "\n"
+    write_text_atomic(pt_path.with_suffix(".json"), text)
     return card
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = _temp_beside(path)
-    try:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _temp_beside(path: Path) -> Path:
-    """A temporary file next to `path`, readable by others like any file the user saves
-    (mkstemp alone makes it private, and os.replace would keep that)."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, 0o644)
-    os.close(fd)
-    return Path(name)
 
 
 def cache_dir() -> Path:
