@@ -3,12 +3,10 @@
     python -m training.average_emotion CKPT [CKPT ...] --out FILE [--data DIR]
 
 Each CKPT is an epoch's weights as `train_emotion --keep-weights DIR` keeps them (or a
-training checkpoint, whose "model" is taken). The average of weights taken late in a cosine
-schedule sits nearer the middle of the flat region the optimiser wanders around, which
-usually generalises better than any single epoch (Izmailov et al. 2018). Batch-norm
-statistics do not average: they are measured again with one pass over train/ (no
-augmentation). The result is scored on val/ and written, with a model card built from the
-card beside --base, to --out.
+training checkpoint, whose "model" is taken); see training/weight_average.py for why.
+Batch-norm statistics are measured again with one pass over train/ (no augmentation). The
+result is scored on val/ and written, with a model card built from the card beside --base,
+to --out.
 """
 
 from __future__ import annotations
@@ -18,10 +16,9 @@ import json
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from kpopcam.models import build
-from kpopcam.vision.weights import load_checkpoint, read_card, save_model
+from kpopcam.vision.weights import read_card, save_model
 from training.fer2013 import DEFAULT_ROOT, load
 from training.train_emotion import (
     CHANNELS_LAST,
@@ -32,34 +29,13 @@ from training.train_emotion import (
     evaluate,
     per_class_recall,
 )
+from training.weight_average import averaged_state, recalibrate_batch_norm
 
 
-def averaged_state(paths: list[Path]) -> dict[str, torch.Tensor]:
-    states = []
-    for path in paths:
-        state = load_checkpoint(path)
-        states.append(state.get("model", state))
-    out = {}
-    for key, first in states[0].items():
-        if first.is_floating_point():
-            out[key] = sum(s[key] for s in states) / len(states)
-        else:
-            out[key] = first.clone()  # counters such as num_batches_tracked
-    return out
-
-
-def recalibrate_batch_norm(model: nn.Module, images: torch.Tensor, batch: int = 256) -> None:
-    """Running means and variances measured anew over `images`, as a plain average."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over all batches
-    model.train()
-    with torch.inference_mode():
-        for start in range(0, len(images), batch):
-            x = batch_inputs(images[start : start + batch], None, None)
-            model(x.contiguous(memory_format=CHANNELS_LAST))
-    model.eval()
+def train_batches(images: torch.Tensor, batch: int = 256):
+    for start in range(0, len(images), batch):
+        x = batch_inputs(images[start : start + batch], None, None)
+        yield x.contiguous(memory_format=CHANNELS_LAST)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     model.to(memory_format=CHANNELS_LAST)
     cache = None if args.no_cache else CHECKPOINTS / "cache"
     train_images, _ = as_tensors(load(args.data, "train", cache))
-    recalibrate_batch_norm(model, train_images)
+    recalibrate_batch_norm(model, train_batches(train_images))
     _, accuracy, confusion = evaluate(model, *as_tensors(load(args.data, "val", cache)))
     print(f"{len(args.checkpoints)} checkpoints averaged: val accuracy {accuracy:.4f}")
     card = {key: value for key, value in card.items() if key not in ("sha256", "inference")}

@@ -11,7 +11,7 @@ import torch
 
 from kpopcam.types import EMOTIONS
 from kpopcam.vision.weights import load_model
-from training import average_emotion, train_emotion
+from training import average_emotion, train_emotion, weight_average
 from training.fer2013 import FerDataError, load, load_csv, load_folder
 
 PER_CLASS = {"train": 3, "val": 2}
@@ -114,6 +114,6 @@ def test_weights_of_the_last_epochs_average_into_a_model(fer, tmp_path, capsys):
     assert card["val_accuracy"] == reported
     assert model(torch.zeros(1, 1, 48, 48)).shape == (1, 7)
     a, b = (torch.load(p, weights_only=True) for p in epochs)
-    mean = average_emotion.averaged_state(epochs)["features.0.weight"]
+    mean = weight_average.averaged_state(epochs)["features.0.weight"]
     assert torch.allclose(mean, (a["features.0.weight"] + b["features.0.weight"]) / 2)
     assert not torch.allclose(mean, a["features.0.weight"])
