@@ -159,3 +159,25 @@ def test_warm_start_reads_the_prior_as_zero(tmp_path):
     prior = torch.rand(1, 1, 64, 64)
     with torch.no_grad():
         assert torch.allclose(rgb(x), four(torch.cat([x, prior], dim=1)), atol=1e-5)
+
+
+def test_the_last_epochs_average_into_a_model(tiny_data, tmp_path, capsys):
+    from training import average_portrait
+
+    out, kept = tmp_path / "w" / "portrait_unet.pt", tmp_path / "epochs"
+    assert train_portrait.main([
+        "--data", str(tiny_data), "--out", str(out), "--checkpoint", str(tmp_path / "ckpt"),
+        "--size", "64", "--batch", "2", "--n-val", "2", "--val-every", "1",
+        "--widths", "8,8,16,16,16", "--epochs", "2", "--keep-weights", str(kept),
+    ]) == 0
+    epochs = sorted(kept.glob("epoch_*.pt"))
+    assert [p.name for p in epochs] == ["epoch_001.pt", "epoch_002.pt"]
+    averaged = tmp_path / "avg" / "portrait_unet.pt"
+    assert average_portrait.main(
+        [*map(str, epochs), "--out", str(averaged), "--base", str(out), "--data", str(tiny_data)]
+    ) == 0
+    card = json.loads(averaged.with_suffix(".json").read_text())
+    reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["miou"]
+    assert card["weight_average"]["epochs"] == 2 and card["val_miou"] == reported
+    assert card["data"]["val_stems"] == json.loads(out.with_suffix(".json").read_text())[
+        "data"]["val_stems"]
