@@ -20,6 +20,7 @@ MODEL_NAME = "portrait_unet"
 LENSES = ("disc", "gaussian")
 GAMMA = 2.2  # blur in (approximately) linear light, as a lens does: highlights stay bright
 MIN_PERSON_FRACTION = 0.003  # less of the frame than this is noise, not a person
+MIN_REGION_FRACTION = 0.01  # a separate blob this small with no face in it is not a person
 EDGE_STEEPNESS = 3.0
 
 FaceBox = Face | tuple[float, float, float, float]
@@ -122,11 +123,13 @@ class PortraitMaker:
         """
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
-        prob = self.segmenter.low_res(image, self._faces(image, face))
+        faces = self._faces(image, face)
+        prob = self.segmenter.low_res(image, faces)
         if np.mean(prob >= 0.5) < MIN_PERSON_FRACTION:
             return None
         if face is not None:
             prob = keep_person_under_face(prob, face, image.shape[:2])
+        prob = drop_specks(prob, faces, image.shape[:2])
         return refine_alpha(prob, image)
 
     def render(
@@ -170,6 +173,30 @@ def keep_person_under_face(
         return prob
     region = (labels == int(np.argmax(inside))).astype(np.uint8)
     # grow the region so the soft edge of the chosen person survives the cut
+    region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    return prob * region
+
+
+def drop_specks(
+    prob: np.ndarray, faces: list[FaceBox], image_shape: tuple[int, int]
+) -> np.ndarray:
+    """The probability map without small separate blobs that hold no face (the tip of a
+    rocket model, a lamp): left in, they would stay sharp in a blurred background."""
+    mask = (prob >= 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 2:
+        return prob
+    keep = stats[:, cv2.CC_STAT_AREA] >= MIN_REGION_FRACTION * mask.size
+    sy, sx = prob.shape[0] / image_shape[0], prob.shape[1] / image_shape[1]
+    for face in faces:
+        x1, y1, x2, y2 = face.box if isinstance(face, Face) else face
+        inside = labels[int(y1 * sy) : int(np.ceil(y2 * sy)) + 1,
+                        int(x1 * sx) : int(np.ceil(x2 * sx)) + 1]
+        keep[np.unique(inside)] = True
+    keep[0] = False
+    if keep[1:].all():
+        return prob
+    region = keep[labels].astype(np.uint8)
     region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
     return prob * region
 

@@ -15,6 +15,7 @@ from kpopcam.vision.portrait import (
     PortraitMaker,
     PortraitOptions,
     blur_background,
+    drop_specks,
     keep_person_under_face,
     lens_kernel,
 )
@@ -93,6 +94,15 @@ def test_photo_without_person_comes_back_unchanged(maker):
         maker.render(np.zeros((100, 150), np.uint8))
 
 
+def test_without_a_face_box_portrait_mode_finds_the_faces_itself(maker, astronaut):
+    """The shipped model reads a person prior drawn from face boxes; a photo handed over
+    without one (kpopcam portrait) gets MTCNN's, and the same mask as with the box."""
+    assert maker.segmenter.wants_faces
+    found = maker.subject_alpha(astronaut) >= 0.5
+    given = maker.subject_alpha(astronaut, Face(FACE, 0.99)) >= 0.5
+    assert (found & given).sum() / (found | given).sum() > 0.95
+
+
 def test_any_photo_gives_a_result(maker):
     coffee = skimage_data.coffee()
     assert maker.render(coffee).shape == coffee.shape
@@ -108,6 +118,16 @@ def test_only_the_person_under_the_face_stays(maker):
     assert np.array_equal(
         keep_person_under_face(prob, (300.0, 0.0, 340.0, 40.0), image_shape), prob
     )
+
+
+def test_small_blobs_without_a_face_are_not_people():
+    prob = np.zeros((100, 100), np.float32)
+    prob[30:100, 20:60] = 0.9  # the person
+    prob[2:6, 80:84] = 0.9  # the tip of a rocket model
+    prob[5:9, 5:9] = 0.9  # a small face far away
+    cleaned = drop_specks(prob, [(10.0, 10.0, 18.0, 18.0)], (200, 200))
+    assert cleaned[50, 40] == pytest.approx(0.9) and cleaned[7, 7] == pytest.approx(0.9)
+    assert cleaned[4, 82] == 0
 
 
 def test_subject_colour_does_not_bleed_into_background():
