@@ -204,11 +204,15 @@ def fit(
     on_best: Callable[[nn.Module, History, torch.Tensor], None] | None = None,
     log: Callable[[str], None] = print,
     keep_weights: Path | None = None,
+    reseed: int | None = None,
 ) -> tuple[History, dict | None, bool]:
     """Train with SGD + warm-up/cosine; returns (history, best state dict on val, finished).
 
     A non-finite loss stops training early and is recorded as NaN in the history.
     keep_weights: a folder that gets each epoch's weights (epoch_NNN.pt), for averaging.
+    reseed: on resume, draw augmentation and dropout from this seed instead of going on with
+    the checkpoint's random state: two runs resumed from one checkpoint then differ, and the
+    average of both runs' weights beats either.
     """
     torch.manual_seed(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed)
@@ -227,6 +231,9 @@ def fit(
         best_state = state["best"]
         start_epoch = len(history.val_acc)
         log(f"resumed from {checkpoint} after epoch {start_epoch}")
+        if reseed is not None:
+            gen.manual_seed(reseed)
+            torch.manual_seed(reseed)
     began = time.monotonic()
     for epoch in range(start_epoch, recipe.epochs):
         tick = time.monotonic()
@@ -333,6 +340,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-cache", action="store_true", help="do not cache decoded images")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reseed", type=int, default=None, metavar="N",
+                   help="with --resume: new random draws from seed N (a second branch)")
     p.add_argument("--keep-weights", type=Path, default=None, metavar="DIR",
                    help="keep each epoch's weights in DIR (for training.average_emotion)")
     return p.parse_args(argv)
@@ -371,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         model, as_tensors(train_split), as_tensors(val_split), recipe,
         checkpoint=Path(args.checkpoint), resume=args.resume, max_minutes=args.max_minutes,
         on_best=write_best, log=lambda line: print(line, flush=True),
-        keep_weights=args.keep_weights,
+        keep_weights=args.keep_weights, reseed=args.reseed,
     )
     history_path = out.with_name(out.stem + ".history.json")
     if CHECKPOINTS in out.parents or out.parent == REPO / "weights":

@@ -117,3 +117,23 @@ def test_weights_of_the_last_epochs_average_into_a_model(fer, tmp_path, capsys):
     mean = weight_average.averaged_state(epochs)["features.0.weight"]
     assert torch.allclose(mean, (a["features.0.weight"] + b["features.0.weight"]) / 2)
     assert not torch.allclose(mean, a["features.0.weight"])
+
+
+def test_branches_resumed_with_other_seeds_differ(fer, tmp_path):
+    import shutil
+
+    common = ["--data", str(fer), "--no-cache", "--widths", "8,16", "--convs", "1,1",
+              "--batch", "8"]
+    start = tmp_path / "start.ckpt"
+    assert train_emotion.main([*common, "--out", str(tmp_path / "a.pt"), "--checkpoint",
+                               str(start), "--epochs", "1"]) == 0
+    weights = {}
+    for seed in (1, 2):
+        branch = tmp_path / f"branch{seed}.ckpt"
+        shutil.copy(start, branch)
+        kept = tmp_path / f"kept{seed}"
+        assert train_emotion.main([*common, "--out", str(tmp_path / f"b{seed}.pt"),
+                                   "--checkpoint", str(branch), "--epochs", "2", "--resume",
+                                   "--reseed", str(seed), "--keep-weights", str(kept)]) == 0
+        weights[seed] = torch.load(kept / "epoch_002.pt", weights_only=True)
+    assert not torch.equal(weights[1]["features.0.weight"], weights[2]["features.0.weight"])
