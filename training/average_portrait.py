@@ -16,12 +16,10 @@ import argparse
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from kpopcam import models
-from kpopcam.vision.person_prior import person_prior, scaled_boxes
 from kpopcam.vision.portrait import PersonSegmenter
 from kpopcam.vision.weights import read_card, save_model
 from training.eval_portrait import evaluate
@@ -32,24 +30,18 @@ from training.portraits_data import (
     photo_faces,
     read_pair,
     stems,
-    to_tensor_layout,
 )
 from training.train_portrait import FACES_CACHE, ROOT
 from training.weight_average import averaged_state, recalibrate_batch_norm
 
 
-def photo_batches(root: Path, chosen: list[str], size: int, faces: dict | None, batch: int = 16):
-    """The photos as the network sees them in portrait mode, in batches."""
+def photo_batches(segmenter: PersonSegmenter, root: Path, chosen: list[str],
+                  faces: dict | None, batch: int = 16):
+    """The photos exactly as the network sees them in portrait mode, in batches."""
     views = []
     for stem in chosen:
         image, _ = read_pair(root, stem)
-        h, w = image.shape[:2]
-        small = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-        prior = None
-        if faces is not None:
-            boxes = scaled_boxes(faces.get(stem, []), size / w, size / h)
-            prior = person_prior((size, size), boxes)
-        views.append(to_tensor_layout(small, prior))
+        views.append(segmenter.input_array(image, (faces or {}).get(stem, [])))
     for start in range(0, len(views), batch):
         yield torch.from_numpy(np.stack(views[start : start + batch]))
 
@@ -71,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     train = [s for s in stems(args.data) if s not in set(val)]
     prior = card["arguments"].get("in_channels", 3) == 4
     faces = photo_faces(args.data, train + val, args.faces_cache) if prior else None
-    recalibrate_batch_norm(model, photo_batches(args.data, train, card["input_size"], faces))
     segmenter = PersonSegmenter(model, card["input_size"], MEAN, STD)
+    recalibrate_batch_norm(model, photo_batches(segmenter, args.data, train, faces))
     scores = evaluate(segmenter, args.data, val, faces=faces)
     print(f"{len(args.weights)} epochs averaged: val mIoU {scores['miou']:.4f}")
     card = {key: value for key, value in card.items() if key != "sha256"}

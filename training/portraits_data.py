@@ -17,7 +17,13 @@ import numpy as np
 from PIL import Image
 
 from kpopcam.files import write_text_atomic
-from kpopcam.vision.person_prior import Box, faces_for_prior, person_prior, scaled_boxes
+from kpopcam.vision.person_prior import (
+    Box,
+    faces_for_prior,
+    person_prior,
+    prior_detector,
+    scaled_boxes,
+)
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "portraits"
 MEAN = (0.485, 0.456, 0.406)
@@ -82,8 +88,6 @@ def photo_faces(root: Path, chosen: list[str], cache: Path | None = None) -> dic
     MTCNN takes a few minutes over the whole set, so results are kept in `cache` (JSON),
     keyed by stem and the photo's size and modification time.
     """
-    from kpopcam.vision.detector import MtcnnDetector
-
     known = json.loads(cache.read_text()) if cache and cache.is_file() else {}
     detector, out = None, {}
     for stem in chosen:
@@ -91,7 +95,7 @@ def photo_faces(root: Path, chosen: list[str], cache: Path | None = None) -> dic
         info = path.stat()
         key = f"{stem}:{info.st_size}:{int(info.st_mtime)}"
         if key not in known:
-            detector = detector or MtcnnDetector(min_face_px=20)
+            detector = detector or prior_detector()
             image = np.asarray(Image.open(path).convert("RGB"))
             known[key] = [list(f.box) for f in faces_for_prior(detector, image)]
         out[stem] = [tuple(b) for b in known[key]]

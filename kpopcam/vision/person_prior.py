@@ -66,7 +66,15 @@ def _one_person(h: int, w: int, box: Box) -> np.ndarray:
 
 
 PRIOR_DETECT_SIDE = 640  # photos are searched for faces at most this large (longest side)
+PRIOR_MIN_FACE_PX = 20
 MIN_FACE_SCORE = 0.9
+
+
+def prior_detector():
+    """The detector whose faces the portrait U-Net was trained with (MTCNN)."""
+    from kpopcam.vision.detector import MtcnnDetector  # heavy import, only when needed
+
+    return MtcnnDetector(min_face_px=PRIOR_MIN_FACE_PX)
 
 
 def faces_for_prior(detector, rgb: np.ndarray) -> list[Face]:

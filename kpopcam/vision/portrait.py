@@ -13,7 +13,12 @@ import numpy as np
 import torch
 
 from kpopcam.types import Face
-from kpopcam.vision.person_prior import faces_for_prior, person_prior, scaled_boxes
+from kpopcam.vision.person_prior import (
+    faces_for_prior,
+    person_prior,
+    prior_detector,
+    scaled_boxes,
+)
 from kpopcam.vision.weights import load_model
 
 MODEL_NAME = "portrait_unet"
@@ -59,14 +64,7 @@ class PersonSegmenter:
         With flip_average the frame and its mirror image go through the network together
         and their results are averaged (twice the time, a steadier mask).
         """
-        size = self.input_size
-        h, w = image.shape[:2]
-        x = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
-        x = (x - self.mean) / self.std
-        if self.wants_faces:
-            prior = person_prior((size, size), scaled_boxes(faces, size / w, size / h))
-            x = np.concatenate([x, prior[..., None]], axis=2)
-        tensor = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+        tensor = torch.from_numpy(self.input_array(image, faces))[None]
         if self.flip_average:
             tensor = torch.cat([tensor, tensor.flip(-1)])
         with torch.inference_mode():
@@ -74,6 +72,18 @@ class PersonSegmenter:
         if self.flip_average:
             return ((prob[0] + prob[1].flip(-1)) / 2).numpy()
         return prob[0].numpy()
+
+    def input_array(self, image: np.ndarray, faces: list[FaceBox] = ()) -> np.ndarray:
+        """The network's input for a frame: CxHxW float32, the frame stretched to the square
+        input and normalised, with the person prior of its faces as a 4th channel if read."""
+        size = self.input_size
+        h, w = image.shape[:2]
+        x = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+        x = (x - self.mean) / self.std
+        if self.wants_faces:
+            prior = person_prior((size, size), scaled_boxes(faces, size / w, size / h))
+            x = np.concatenate([x, prior[..., None]], axis=2)
+        return np.ascontiguousarray(x.transpose(2, 0, 1))
 
     def probability(self, image: np.ndarray, faces: list[FaceBox] = ()) -> np.ndarray:
         """Person probability at the image's size (plain bilinear upsampling)."""
@@ -143,12 +153,11 @@ class PortraitMaker:
         return blur_background(image, alpha, options)
 
     def _faces(self, image: np.ndarray, face: FaceBox | None) -> list[FaceBox]:
-        if face is not None or not self.segmenter.wants_faces:
-            return [face] if face is not None else []
-        if self._detector is None:
-            from kpopcam.vision.detector import MtcnnDetector
-
-            self._detector = MtcnnDetector(min_face_px=20)
+        if face is not None:
+            return [face]
+        if not self.segmenter.wants_faces:
+            return []
+        self._detector = self._detector or prior_detector()
         return faces_for_prior(self._detector, image)
 
 
@@ -161,20 +170,15 @@ def keep_person_under_face(
     the face box (grown by half, as detector boxes are tight). If no region touches it, the
     mask is kept whole: better an extra sharp person than a blurred star.
     """
-    x1, y1, x2, y2 = face.box if isinstance(face, Face) else face
-    sy, sx = prob.shape[0] / image_shape[0], prob.shape[1] / image_shape[1]
-    grow_x, grow_y = (x2 - x1) * 0.25, (y2 - y1) * 0.25
-    c1 = max(0, int((x1 - grow_x) * sx)), max(0, int((y1 - grow_y) * sy))
-    c2 = int(np.ceil((x2 + grow_x) * sx)) + 1, int(np.ceil((y2 + grow_y) * sy)) + 1
     count, labels = cv2.connectedComponents((prob >= 0.5).astype(np.uint8), connectivity=8)
-    inside = np.bincount(labels[c1[1] : c2[1], c1[0] : c2[0]].ravel(), minlength=count)
+    rows, cols = _box_on_map(face, prob.shape, image_shape, grow=0.25)
+    inside = np.bincount(labels[rows, cols].ravel(), minlength=count)
     inside[0] = 0
     if count <= 1 or inside.max() == 0:
         return prob
-    region = (labels == int(np.argmax(inside))).astype(np.uint8)
-    # grow the region so the soft edge of the chosen person survives the cut
-    region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
-    return prob * region
+    keep = np.zeros(count, bool)
+    keep[int(np.argmax(inside))] = True
+    return _only_regions(prob, labels, keep)
 
 
 def drop_specks(
@@ -187,15 +191,30 @@ def drop_specks(
     if count <= 2:
         return prob
     keep = stats[:, cv2.CC_STAT_AREA] >= MIN_REGION_FRACTION * mask.size
-    sy, sx = prob.shape[0] / image_shape[0], prob.shape[1] / image_shape[1]
     for face in faces:
-        x1, y1, x2, y2 = face.box if isinstance(face, Face) else face
-        inside = labels[int(y1 * sy) : int(np.ceil(y2 * sy)) + 1,
-                        int(x1 * sx) : int(np.ceil(x2 * sx)) + 1]
-        keep[np.unique(inside)] = True
+        keep[np.unique(labels[_box_on_map(face, prob.shape, image_shape)])] = True
     keep[0] = False
     if keep[1:].all():
         return prob
+    return _only_regions(prob, labels, keep)
+
+
+def _box_on_map(
+    face: FaceBox, map_shape: tuple[int, int], image_shape: tuple[int, int], grow: float = 0.0
+) -> tuple[slice, slice]:
+    """(rows, columns) of a low-resolution map under a face box given in image pixels,
+    grown by `grow` of its size on each side and clipped to the map."""
+    x1, y1, x2, y2 = face.box if isinstance(face, Face) else face
+    sy, sx = map_shape[0] / image_shape[0], map_shape[1] / image_shape[1]
+    gx, gy = (x2 - x1) * grow, (y2 - y1) * grow
+    rows = slice(max(0, int((y1 - gy) * sy)), max(0, int(np.ceil((y2 + gy) * sy)) + 1))
+    cols = slice(max(0, int((x1 - gx) * sx)), max(0, int(np.ceil((x2 + gx) * sx)) + 1))
+    return rows, cols
+
+
+def _only_regions(prob: np.ndarray, labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """prob outside the kept connected regions set to zero; the regions are grown a little
+    so that the soft edge of a kept person survives the cut."""
     region = keep[labels].astype(np.uint8)
     region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
     return prob * region

@@ -125,8 +125,11 @@ def test_small_blobs_without_a_face_are_not_people():
     prob[30:100, 20:60] = 0.9  # the person
     prob[2:6, 80:84] = 0.9  # the tip of a rocket model
     prob[5:9, 5:9] = 0.9  # a small face far away
-    cleaned = drop_specks(prob, [(10.0, 10.0, 18.0, 18.0)], (200, 200))
+    prob[0:4, 40:44] = 0.9  # a face cut off by the top of the frame
+    faces = [(10.0, 10.0, 18.0, 18.0), (80.0, -6.0, 88.0, 6.0)]
+    cleaned = drop_specks(prob, faces, (200, 200))
     assert cleaned[50, 40] == pytest.approx(0.9) and cleaned[7, 7] == pytest.approx(0.9)
+    assert cleaned[1, 42] == pytest.approx(0.9)
     assert cleaned[4, 82] == 0
 
 
