@@ -30,6 +30,7 @@ from kpopcam.types import EMOTIONS
 from kpopcam.vision.emotion import CROP_SCALE, CROP_SHIFT, standardize
 from kpopcam.vision.weights import load_checkpoint, save_model
 from training.fer2013 import DEFAULT_ROOT, FerSplit, load
+from training.weight_average import save_epoch_weights
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = REPO / "training" / "checkpoints"
@@ -265,8 +266,7 @@ def fit(
             f"{history.seconds[-1]:.0f}s"
         )
         if keep_weights is not None:
-            keep_weights.mkdir(parents=True, exist_ok=True)
-            torch.save(model.state_dict(), keep_weights / f"epoch_{epoch + 1:03d}.pt")
+            save_epoch_weights(model, keep_weights, epoch + 1)
         if checkpoint is not None:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             torch.save(

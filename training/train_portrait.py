@@ -37,6 +37,7 @@ from training.portraits_data import (
     stems,
     to_tensor_layout,
 )
+from training.weight_average import save_epoch_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHITECTURE = "PortraitUNet"
@@ -227,8 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                 record["saved"] = True
         print(json.dumps(record), flush=True)
         if args.keep_weights:
-            args.keep_weights.mkdir(parents=True, exist_ok=True)
-            torch.save(model.state_dict(), args.keep_weights / f"epoch_{epoch + 1:03d}.pt")
+            save_epoch_weights(model, args.keep_weights, epoch + 1)
         if args.log:
             with open(args.log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")

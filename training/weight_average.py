@@ -16,6 +16,14 @@ from torch import nn
 from kpopcam.vision.weights import load_checkpoint
 
 
+def save_epoch_weights(model: nn.Module, folder: Path, epoch: int) -> Path:
+    """The weights after `epoch` (1-based) as folder/epoch_NNN.pt, the files averaged later."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"epoch_{epoch:03d}.pt"
+    torch.save(model.state_dict(), path)
+    return path
+
+
 def averaged_state(paths: list[Path]) -> dict[str, torch.Tensor]:
     """Mean state dict of weight files (plain state dicts or checkpoints with a "model")."""
     states = []
