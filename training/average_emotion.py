@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     recalibrate_batch_norm(model, train_batches(train_images))
     _, accuracy, confusion = evaluate(model, *as_tensors(load(args.data, "val", cache)))
     print(f"{len(args.checkpoints)} checkpoints averaged: val accuracy {accuracy:.4f}")
-    card = {key: value for key, value in card.items() if key not in ("sha256", "inference")}
+    card = {key: value for key, value in card.items() if key not in ("sha256", "inference", "onnx")}
     card.update(
         val_accuracy=round(accuracy, 4),
         val_per_class_recall=per_class_recall(confusion),

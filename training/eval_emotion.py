@@ -1,6 +1,6 @@
 """Measure emotion weights on FER2013-style faces (folder per class).
 
-    python -m training.eval_emotion DIR [--weights FILE]
+    python -m training.eval_emotion DIR [--weights FILE] [--backend onnx|torch]
 
 Prints overall and per-class accuracy (recall), the confusion matrix and the median
 milliseconds per face at batch 1 on one CPU thread (standardize + forward pass, as the app
@@ -24,7 +24,7 @@ import torch
 from kpopcam.types import EMOTIONS
 from kpopcam.vision.emotion import EmotionReader
 from kpopcam.vision.weights import WeightsError
-from training.fer2013 import FerDataError, load_folder
+from training.fer2013 import FerDataError, FerSplit, load_folder
 
 TIMED_FACES = 300
 
@@ -65,10 +65,13 @@ def format_confusion(confusion: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def evaluate(directory: Path, weights: Path | None = None, flip: bool = False) -> dict:
+def evaluate(directory: Path, weights: Path | None = None, backend: str = "auto") -> dict:
     torch.set_num_threads(1)
-    reader = EmotionReader(weights, threads=1, flip=flip)
-    split = load_folder(directory)
+    return score(EmotionReader(weights, threads=1, backend=backend), load_folder(directory))
+
+
+def score(reader: EmotionReader, split: FerSplit) -> dict:
+    """Accuracy, per-class recall, confusion and ms per face of `reader` on `split`."""
     images = split.images
     if images.shape[1] != reader.side:
         images = np.stack([cv2.resize(im, (reader.side, reader.side),
@@ -84,6 +87,7 @@ def evaluate(directory: Path, weights: Path | None = None, flip: bool = False) -
         "cpu_ms_per_face": round(cpu_ms, 3),
         "confusion": confusion,
         "faces": len(split),
+        "backend": reader.backend,
     }
 
 
@@ -91,14 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("dir", type=Path, help="folder with one sub-folder per emotion")
     p.add_argument("--weights", type=Path, help="a .pt other than weights/emotion.pt")
-    p.add_argument("--flip", action="store_true", help="average with the mirror image")
+    p.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
+                   help="onnx: the int8 export the app runs (auto when the card names one); "
+                   "torch: the float network")
     args = p.parse_args(argv)
     try:
-        result = evaluate(args.dir, args.weights, args.flip)
+        result = evaluate(args.dir, args.weights, args.backend)
     except (FerDataError, WeightsError) as exc:
         print(f"eval_emotion: {exc}", file=sys.stderr)
         return 2
-    print(f"{result['faces']} faces in {args.dir}")
+    print(f"{result['faces']} faces in {args.dir} ({result['backend']})")
     print(f"accuracy {result['accuracy']:.4f}")
     for name, value in result["per_class"].items():
         print(f"  {name:>8} {value:.4f}")

@@ -68,8 +68,8 @@ def read_card(card_path: Path) -> dict:
     return card
 
 
-def load_state_dict(path: Path, sha256: str | None = None) -> dict[str, torch.Tensor]:
-    """A state dict from disk, checked against its checksum when one is given."""
+def verify_file(path: Path, sha256: str | None = None) -> Path:
+    """path, after checking that it exists and, when a checksum is given, that it matches."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weight file {path} is missing")
@@ -78,7 +78,12 @@ def load_state_dict(path: Path, sha256: str | None = None) -> dict[str, torch.Te
             f"weight file {path} is corrupt (checksum differs from its model card); "
             "reinstall kpopcam or retrain the model"
         )
-    return _load_dict(path, "weight file")
+    return path
+
+
+def load_state_dict(path: Path, sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """A state dict from disk, checked against its checksum when one is given."""
+    return _load_dict(verify_file(path, sha256), "weight file")
 
 
 def _load_dict(path: Path, what: str) -> dict:
@@ -92,16 +97,20 @@ def _load_dict(path: Path, what: str) -> dict:
     return state
 
 
+def locate(name: str, pt_path: Path | str | None = None) -> tuple[Path, Path]:
+    """(state dict, model card) of the shipped model `name`, or of the given weight file."""
+    if pt_path is None:
+        return find_weights(name)
+    pt_path = Path(pt_path)
+    return pt_path, pt_path.with_suffix(".json")
+
+
 def load_model(name: str, pt_path: Path | None = None) -> tuple[torch.nn.Module, dict]:
     """Build the model its card describes, load its weights, return (model in eval mode, card).
 
     pt_path: a weight file other than the shipped one (its card sits beside it, .json).
     """
-    if pt_path is None:
-        pt_path, card_path = find_weights(name)
-    else:
-        pt_path = Path(pt_path)
-        card_path = pt_path.with_suffix(".json")
+    pt_path, card_path = locate(name, pt_path)
     card = read_card(card_path)
     state = load_state_dict(pt_path, card["sha256"])
     try:
@@ -120,9 +129,12 @@ def save_model(model: torch.nn.Module, card: dict, pt_path: Path) -> dict:
     with atomic_path(pt_path) as tmp:
         torch.save(model.state_dict(), tmp)
         card = {**card, "sha256": sha256_of(tmp)}
-    text = json.dumps(card, indent=2, ensure_ascii=False) + "\n"
-    write_text_atomic(pt_path.with_suffix(".json"), text)
+    write_card(pt_path.with_suffix(".json"), card)
     return card
+
+
+def write_card(card_path: Path, card: dict) -> None:
+    write_text_atomic(Path(card_path), json.dumps(card, indent=2, ensure_ascii=False) + "\n")
 
 
 def cache_dir() -> Path:

@@ -38,6 +38,29 @@ def test_astronaut_smiles(reader, detector):
     assert sum(reading.probabilities) == pytest.approx(1.0, abs=1e-4)
 
 
+def test_the_app_runs_the_int8_export_and_it_reads_like_the_float_network(reader, detector):
+    assert reader.backend == "onnx"
+    float_reader = EmotionReader(backend="torch")
+    rgb = data.astronaut()
+    faces = detector.detect(rgb, color="rgb")[:1]
+    int8, float32 = (r.read(rgb, faces, color="rgb")[0] for r in (reader, float_reader))
+    assert int8.top == float32.top == "happy"
+    np.testing.assert_allclose(int8.probabilities, float32.probabilities, atol=0.03)
+
+
+def test_a_corrupt_export_is_refused(tmp_path):
+    pt, card_path = find_weights("emotion")
+    export = pt.with_name(json.loads(card_path.read_text())["onnx"]["file"])
+    for path in (pt, card_path, export):
+        shutil.copy(path, tmp_path / path.name)
+    broken = bytearray(export.read_bytes())
+    broken[len(broken) // 2] ^= 0xFF
+    (tmp_path / export.name).write_bytes(bytes(broken))
+    with pytest.raises(WeightsError, match="checksum"):
+        EmotionReader(tmp_path / pt.name)
+    assert EmotionReader(tmp_path / pt.name, backend="torch").backend == "torch"
+
+
 @pytest.mark.parametrize("kind", ["blank", "noise"])
 def test_no_face_no_reading(reader, detector, kind):
     rng = np.random.default_rng(0)
