@@ -7,6 +7,7 @@ import importlib
 # name in a model card -> "module:Class" inside kpopcam.models
 ARCHITECTURES: dict[str, str] = {
     "EmotionCNN": "emotion_cnn:EmotionCNN",
+    "EmotionEnsemble": "emotion_cnn:EmotionEnsemble",
     "ReportMLP": "report_nets:ReportMLP",
     "ReportCNN2": "report_nets:ReportCNN2",
     "ReportCNN3": "report_nets:ReportCNN3",

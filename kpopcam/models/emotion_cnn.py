@@ -49,6 +49,28 @@ class EmotionCNN(nn.Module):
         return self.head(self.features(x))
 
 
+class EmotionEnsemble(nn.Module):
+    """Several EmotionCNNs (one `arguments` dict each) whose probabilities are averaged; with
+    flip, each also sees the mirror image. Returns the log of the mean probabilities, so a
+    softmax of the output gives them back and argmax/cross-entropy work as for one network.
+    """
+
+    def __init__(self, members: list[dict], flip: bool = True):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(EmotionCNN(**arguments) for arguments in members)
+        self.flip = flip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        views = torch.cat([x, x.flip(3)]) if self.flip else x
+        probabilities = torch.stack([torch.softmax(m(views), 1) for m in self.members]).mean(0)
+        if self.flip:
+            n = x.shape[0]
+            probabilities = (probabilities[:n] + probabilities[n:]) / 2
+        return torch.log(probabilities.clamp_min(1e-12))
+
+
 def fuse_batchnorm(model: nn.Module) -> nn.Module:
     """An eval-mode copy with every Conv2d+BatchNorm2d pair of a Sequential folded into one
     convolution: same outputs, about a third less time at batch 1 on a CPU.

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from kpopcam.types import EMOTIONS
-from kpopcam.vision.weights import load_model
+from kpopcam.vision.weights import WeightsError, load_model
 from training import average_emotion, train_emotion, weight_average
 from training.fer2013 import FerDataError, load, load_csv, load_folder
 
@@ -137,3 +137,60 @@ def test_branches_resumed_with_other_seeds_differ(fer, tmp_path):
                                    "--reseed", str(seed), "--keep-weights", str(kept)]) == 0
         weights[seed] = torch.load(kept / "epoch_002.pt", weights_only=True)
     assert not torch.equal(weights[1]["features.0.weight"], weights[2]["features.0.weight"])
+
+
+def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys):
+    from kpopcam.vision.emotion import EmotionReader
+    from training import ensemble_emotion, export_emotion
+
+    members = []
+    for seed in (1, 2):
+        out = tmp_path / f"m{seed}" / "emotion.pt"
+        assert train_emotion.main([
+            "--data", str(fer), "--out", str(out), "--checkpoint", str(tmp_path / f"c{seed}"),
+            "--no-cache", "--widths", "8,16", "--convs", "1,1", "--batch", "8", "--epochs", "1",
+            "--seed", str(seed)]) == 0
+        members.append(out)
+    joined = tmp_path / "joined" / "emotion.pt"
+    assert ensemble_emotion.main([*map(str, members), "--out", str(joined),
+                                  "--data", str(fer), "--no-cache"]) == 0
+    model, card = load_model("emotion", joined)
+    assert card["architecture"] == "EmotionEnsemble" and len(card["members"]) == 2
+    assert [m["val_accuracy"] for m in card["members"]] == [
+        json.loads(p.with_suffix(".json").read_text())["val_accuracy"] for p in members]
+    assert "onnx" not in card
+    with pytest.raises(WeightsError, match="names no ONNX export"):
+        EmotionReader(joined, backend="onnx")
+
+    capsys.readouterr()
+    assert export_emotion.main(["--weights", str(joined), "--data", str(fer), "--no-cache",
+                                "--calibration", "14"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    card = json.loads(joined.with_suffix(".json").read_text())
+    assert card["onnx"]["file"] == "emotion.onnx" and joined.with_suffix(".onnx").is_file()
+    assert card["onnx"]["val_accuracy"] == round(figures["accuracy"], 4)
+    # the int8 graph reads the val faces as the float ensemble does
+    faces = load(fer, "val").images
+    int8 = EmotionReader(joined, backend="onnx").probabilities(faces)
+    float32 = EmotionReader(joined, backend="torch").probabilities(faces)
+    assert EmotionReader(joined).backend == "onnx"
+    np.testing.assert_allclose(int8, float32, atol=0.05)
+    assert (int8.argmax(1) == float32.argmax(1)).mean() >= 0.9
+
+
+def test_members_must_share_their_input(fer, tmp_path, capsys):
+    from training import ensemble_emotion
+
+    paths = []
+    for side in (48, 40):
+        out = tmp_path / f"s{side}" / "emotion.pt"
+        assert train_emotion.main([
+            "--data", str(fer), "--out", str(out), "--checkpoint", str(tmp_path / f"c{side}"),
+            "--no-cache", "--widths", "8,16", "--convs", "1,1", "--batch", "8", "--epochs", "1",
+            "--side", str(side)]) == 0
+        paths.append(out)
+    with pytest.raises(SystemExit):
+        ensemble_emotion.main([*map(str, paths), "--out", str(tmp_path / "x.pt"),
+                               "--data", str(fer), "--no-cache"])
+    assert "differs from" in capsys.readouterr().err
+    assert not (tmp_path / "x.pt").exists()
