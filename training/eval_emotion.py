@@ -91,6 +91,12 @@ def score(reader: EmotionReader, split: FerSplit) -> dict:
     }
 
 
+def summary_line(result: dict) -> str:
+    """The one JSON line the issue asks for (fractions, not percent)."""
+    return json.dumps({"accuracy": round(result["accuracy"], 4), "per_class": result["per_class"],
+                       "ms_per_face": result["ms_per_face"]})
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("dir", type=Path, help="folder with one sub-folder per emotion")
@@ -111,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_confusion(result["confusion"]))
     print(f"median {result['ms_per_face']:.3f} ms per face (batch 1, 1 thread, wall clock; "
           f"CPU time {result['cpu_ms_per_face']:.3f} ms; load average {os.getloadavg()[0]:.1f})")
-    print(json.dumps({"accuracy": round(result["accuracy"], 4), "per_class": result["per_class"],
-                      "ms_per_face": result["ms_per_face"]}))
+    print(summary_line(result))
     return 0
 
 

@@ -12,7 +12,6 @@ quantised to int8 by onnxruntime (static: weights per channel, activations calib
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import warnings
 from pathlib import Path
@@ -31,7 +30,7 @@ from kpopcam.vision.weights import (
     sha256_of,
     write_card,
 )
-from training.eval_emotion import score
+from training.eval_emotion import score, summary_line
 from training.fer2013 import DEFAULT_ROOT, FerDataError, load
 from training.train_emotion import CHECKPOINTS, REPO
 
@@ -118,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(str(exc))
     print(f"{args.weights.with_suffix('.onnx')}: val accuracy {result['accuracy']:.4f}, "
           f"happy recall {result['per_class']['happy']:.4f}, {result['ms_per_face']} ms per face")
-    print(json.dumps({"accuracy": round(result["accuracy"], 4), "per_class": result["per_class"],
-                      "ms_per_face": result["ms_per_face"]}))
+    print(summary_line(result))
     return 0
 
 

@@ -139,18 +139,21 @@ def test_branches_resumed_with_other_seeds_differ(fer, tmp_path):
     assert not torch.equal(weights[1]["features.0.weight"], weights[2]["features.0.weight"])
 
 
+def tiny_model(fer, folder, *options):
+    """A one-epoch EmotionCNN trained on the generated faces: its .pt path (card beside it)."""
+    out = folder / "emotion.pt"
+    assert train_emotion.main([
+        "--data", str(fer), "--out", str(out), "--checkpoint", str(folder / "ckpt"),
+        "--no-cache", "--widths", "8,16", "--convs", "1,1", "--batch", "8", "--epochs", "1",
+        *options]) == 0
+    return out
+
+
 def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys):
     from kpopcam.vision.emotion import EmotionReader
     from training import ensemble_emotion, export_emotion
 
-    members = []
-    for seed in (1, 2):
-        out = tmp_path / f"m{seed}" / "emotion.pt"
-        assert train_emotion.main([
-            "--data", str(fer), "--out", str(out), "--checkpoint", str(tmp_path / f"c{seed}"),
-            "--no-cache", "--widths", "8,16", "--convs", "1,1", "--batch", "8", "--epochs", "1",
-            "--seed", str(seed)]) == 0
-        members.append(out)
+    members = [tiny_model(fer, tmp_path / f"m{seed}", "--seed", str(seed)) for seed in (1, 2)]
     joined = tmp_path / "joined" / "emotion.pt"
     assert ensemble_emotion.main([*map(str, members), "--out", str(joined),
                                   "--data", str(fer), "--no-cache"]) == 0
@@ -181,14 +184,7 @@ def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys)
 def test_members_must_share_their_input(fer, tmp_path, capsys):
     from training import ensemble_emotion
 
-    paths = []
-    for side in (48, 40):
-        out = tmp_path / f"s{side}" / "emotion.pt"
-        assert train_emotion.main([
-            "--data", str(fer), "--out", str(out), "--checkpoint", str(tmp_path / f"c{side}"),
-            "--no-cache", "--widths", "8,16", "--convs", "1,1", "--batch", "8", "--epochs", "1",
-            "--side", str(side)]) == 0
-        paths.append(out)
+    paths = [tiny_model(fer, tmp_path / f"s{side}", "--side", str(side)) for side in (48, 40)]
     with pytest.raises(SystemExit):
         ensemble_emotion.main([*map(str, paths), "--out", str(tmp_path / "x.pt"),
                                "--data", str(fer), "--no-cache"])
