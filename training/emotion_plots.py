@@ -2,8 +2,8 @@
 
     python -m training.emotion_plots
 
-Reads the shipped weights (weights/emotion.pt), the production run's history
-(training/checkpoints/emotion.history.json, copied to training/plots/) and the grid's results
+Reads the shipped weights (weights/emotion.pt), the production runs' histories
+(training/plots/emotion_history*.json; --history copies more there) and the grid's results
 (training/plots/report_grid.json with training/checkpoints/grid/*.pt), writes PNGs into
 training/plots/.
 """
@@ -24,7 +24,6 @@ from kpopcam.models import build
 from kpopcam.types import EMOTIONS
 from kpopcam.vision.weights import load_model, load_state_dict
 from training.report_grid import GRID_STATES, PLOTS, RESULTS, family
-from training.train_emotion import CHECKPOINTS
 
 DPI = 80
 
@@ -94,18 +93,26 @@ def plot_filters(model: torch.nn.Module, path: Path, title: str, max_out: int = 
     fig.savefig(path, dpi=DPI)
 
 
-def production_figures(history_path: Path) -> None:
+def production_figures(new_histories: list[Path]) -> None:
+    """Curves of every run kept in training/plots/ (emotion_history*.json; new_histories are
+    copied there first), the shipped model's confusion and its first member's filters."""
     model, card = load_model("emotion")
-    if history_path.is_file():
-        kept = PLOTS / "emotion_history.json"
-        if history_path.resolve() != kept.resolve():
-            shutil.copy(history_path, kept)
-        history = json.loads(history_path.read_text())
-        plot_curves({"production": history}, PLOTS / "production_curves.png",
-                    "production EmotionCNN, FER2013 train / val")
+    for path in new_histories:
+        if path.is_file():
+            kept = PLOTS / f"emotion_history_{path.parent.name}.json"
+            if path.resolve() != kept.resolve():
+                shutil.copy(path, kept)
+    histories = {path.stem.removeprefix("emotion_history").strip("_") or "first run":
+                 json.loads(path.read_text())
+                 for path in sorted(PLOTS.glob("emotion_history*.json"))}
+    if histories:
+        plot_curves(histories, PLOTS / "production_curves.png",
+                    "production runs, FER2013 train / val")
     plot_confusions({f"production (val {card['val_accuracy']:.3f})": card["val_confusion"]},
                     PLOTS / "production_confusion.png")
-    plot_filters(model, PLOTS / "production_filters.png", "production EmotionCNN")
+    plot_filters(model, PLOTS / "production_filters.png",
+                 "production EmotionCNN" if card["architecture"] == "EmotionCNN"
+                 else "production ensemble, member 1")
 
 
 def grid_figures() -> None:
@@ -141,7 +148,8 @@ def best_of_each_family(runs: dict[str, dict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--history", type=Path, default=CHECKPOINTS / "emotion.history.json")
+    p.add_argument("--history", type=Path, nargs="*", default=[],
+                   help="a run's emotion.history.json to keep beside the others and plot")
     p.add_argument("--skip-grid", action="store_true")
     args = p.parse_args(argv)
     PLOTS.mkdir(parents=True, exist_ok=True)

@@ -44,10 +44,22 @@ def join(paths: list[Path], flip: bool) -> tuple[EmotionEnsemble, dict]:
         "architecture": "EmotionEnsemble",
         "arguments": {"members": [card["arguments"] for card in cards], "flip": flip},
         **{key: cards[0][key] for key in SHARED},
+        "training": {
+            "data": cards[0].get("training", {}).get("data"),
+            "selection": "FER2013 PublicTest (val/): the epochs of each member, the members",
+            "seconds_single_thread": sum(training_seconds(c) for c in cards),
+            "members": len(cards),
+        },
         "members": [{"file": path.name, **{k: c[k] for k in PER_MEMBER if k in c}}
                     for path, c in zip(paths, cards, strict=True)],
     }
     return ensemble.eval(), card
+
+
+def training_seconds(card: dict) -> int:
+    """CPU seconds a member took to train, as its card records them (0 when it does not)."""
+    training = card.get("training", {})
+    return int(training.get("seconds_single_thread", training.get("seconds", 0)))
 
 
 def main(argv: list[str] | None = None) -> int:

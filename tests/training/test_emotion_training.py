@@ -154,6 +154,10 @@ def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys)
     from training import ensemble_emotion, export_emotion
 
     members = [tiny_model(fer, tmp_path / f"m{seed}", "--seed", str(seed)) for seed in (1, 2)]
+    for seconds, member in zip((100, 200), members, strict=True):
+        member_card = json.loads(member.with_suffix(".json").read_text())
+        member_card["training"]["seconds"] = seconds
+        member.with_suffix(".json").write_text(json.dumps(member_card))
     joined = tmp_path / "joined" / "emotion.pt"
     assert ensemble_emotion.main([*map(str, members), "--out", str(joined),
                                   "--data", str(fer), "--no-cache"]) == 0
@@ -162,6 +166,7 @@ def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys)
     assert [m["val_accuracy"] for m in card["members"]] == [
         json.loads(p.with_suffix(".json").read_text())["val_accuracy"] for p in members]
     assert "onnx" not in card
+    assert card["training"]["seconds_single_thread"] == 100 + 200  # the members' CPU time
     with pytest.raises(WeightsError, match="names no ONNX export"):
         EmotionReader(joined, backend="onnx")
 

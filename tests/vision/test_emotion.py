@@ -48,6 +48,17 @@ def test_the_app_runs_the_int8_export_and_it_reads_like_the_float_network(reader
     np.testing.assert_allclose(int8.probabilities, float32.probabilities, atol=0.03)
 
 
+def test_a_mirrored_face_reads_the_same(reader, detector):
+    """The shipped ensemble averages each face with its mirror image, so a selfie-mode camera
+    (which mirrors the picture) reads exactly the emotions a plain one does."""
+    rgb = data.astronaut()
+    face = detector.detect(rgb, color="rgb")[0]
+    crops = crop_faces(rgb, [face], color="rgb")
+    plain, mirrored = reader.probabilities(crops), reader.probabilities(crops[:, :, ::-1])
+    np.testing.assert_allclose(plain, mirrored, atol=1e-5)
+    assert reader.card["arguments"]["flip"] is True
+
+
 def test_a_corrupt_export_is_refused(tmp_path):
     pt, card_path = find_weights("emotion")
     export = pt.with_name(json.loads(card_path.read_text())["onnx"]["file"])
