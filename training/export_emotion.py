@@ -1,10 +1,12 @@
-"""Export the emotion model to the int8 ONNX graph the app runs.
+"""Export the emotion model to the ONNX graph the app runs in onnxruntime.
 
-    python -m training.export_emotion [--weights weights/emotion.pt] [--data DIR]
+    python -m training.export_emotion [--weights weights/emotion.pt] [--data DIR] [--int8 1000]
 
-Batch-norm is folded into the convolutions, the graph is exported from torch (float), then
-quantised to int8 by onnxruntime (static: weights per channel, activations calibrated on
---calibration faces drawn from train/, never val/). The export is written beside the weights
+Batch-norm is folded into the convolutions and the graph is exported from torch. On one CPU
+thread onnxruntime runs the float32 graph about twice as fast as torch, with the same outputs.
+--int8 N quantises it (static: weights per channel, activation ranges from N faces drawn from
+train/, never val/): about four times as fast as torch, but it moves some predictions (the
+shipped network lost 0.3 points on val). The export is written beside the weights
 (emotion.onnx), the card gets its checksum, and it is scored on val/ with the app's own reader
 (accuracy, per-class recall, ms per face); the figures go into the card under "onnx".
 """
@@ -53,9 +55,15 @@ def calibration_batches(faces: np.ndarray, batch: int = 100):
     return Batches()
 
 
-def quantized_onnx(model: torch.nn.Module, side: int, faces: np.ndarray) -> bytes:
-    """The int8 ONNX graph of `model` (eval mode), calibrated on grey faces (N, side, side)."""
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+def onnx_graph(model: torch.nn.Module, side: int, faces: np.ndarray | None = None) -> bytes:
+    """The ONNX graph of `model` (eval mode), batch-norm folded; int8 when calibration faces
+    (N, side, side) are given, float32 otherwise."""
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,30 +76,41 @@ def quantized_onnx(model: torch.nn.Module, side: int, faces: np.ndarray) -> byte
                               input_names=["x"], output_names=["logits"], opset_version=OPSET,
                               dynamic_axes={"x": {0: "faces"}, "logits": {0: "faces"}},
                               dynamo=False)
+        if faces is None:
+            return plain.read_bytes()
         quant_pre_process(plain, prepared)
         quantize_static(prepared, int8, calibration_batches(faces),
                         quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        # agrees with the float network on 98.6 % of 5,000 held-out train
+                        # faces, against 98.2 % for min-max ranges
+                        calibrate_method=CalibrationMethod.Percentile)
         return int8.read_bytes()
 
 
-def export(pt_path: Path, data: str, count: int, cache: Path | None) -> dict:
-    """Write the export beside `pt_path`, record it in the card; returns the val figures."""
+def export(pt_path: Path, data: str, int8_faces: int, cache: Path | None) -> dict:
+    """Write the export beside `pt_path` (int8 when int8_faces > 0, calibrated on that many
+    train faces), record it in the card; returns the val figures."""
     torch.set_num_threads(1)
     pt_path, card_path = locate("emotion", pt_path)
     model, card = load_model("emotion", pt_path)
     side = int(card.get("input_size", [48, 48])[0])
-    train = load(data, "train", cache)
-    rng = np.random.default_rng(0)
-    faces = train.images[rng.choice(len(train), min(count, len(train)), replace=False)]
+    faces = None
+    if int8_faces > 0:
+        train = load(data, "train", cache)
+        rng = np.random.default_rng(0)
+        faces = train.images[rng.choice(len(train), min(int8_faces, len(train)), replace=False)]
     onnx_path = pt_path.with_suffix(".onnx")
-    write_bytes_atomic(onnx_path, quantized_onnx(model, side, faces))
+    write_bytes_atomic(onnx_path, onnx_graph(model, side, faces))
+    how = (f"int8 by onnxruntime static quantisation (QDQ, weights per channel, activation "
+           f"ranges: 99.999th percentile over {len(faces)} train faces)" if faces is not None
+           else "float32")
     card = {**read_card(card_path), "onnx": {
         "file": onnx_path.name,
         "sha256": sha256_of(onnx_path),
-        "how": f"batch-norm folded, exported from torch (opset {OPSET}), int8 by onnxruntime "
-               f"static quantisation (QDQ, weights per channel, activations calibrated on "
-               f"{len(faces)} train faces); python -m training.export_emotion",
+        "precision": "int8" if faces is not None else "float32",
+        "how": f"batch-norm folded, exported from torch (opset {OPSET}), {how}; "
+               "python -m training.export_emotion",
     }}
     write_card(card_path, card)
     result = score(EmotionReader(pt_path, threads=1, backend="onnx"), load(data, "val", cache))
@@ -107,11 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", type=Path, default=REPO / "weights" / "emotion.pt")
     p.add_argument("--data", default=str(DEFAULT_ROOT),
                    help="FER2013 folder (with train/ and val/) or fer2013.csv")
-    p.add_argument("--calibration", type=int, default=1000, help="train faces to calibrate on")
+    p.add_argument("--int8", type=int, default=0, metavar="FACES",
+                   help="quantise to int8, calibrated on this many train faces (e.g. 1000)")
     p.add_argument("--no-cache", action="store_true", help="do not cache decoded images")
     args = p.parse_args(argv)
     try:
-        result = export(args.weights, args.data, args.calibration,
+        result = export(args.weights, args.data, args.int8,
                         None if args.no_cache else CHECKPOINTS / "cache")
     except (WeightsError, FerDataError) as exc:
         p.error(str(exc))

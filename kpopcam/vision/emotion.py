@@ -100,8 +100,8 @@ class EmotionReader:
 
     weights: a .pt file other than the shipped one (its card beside it). threads: intra-op
     threads to use (torch's process setting too; None leaves it alone). backend: "onnx" runs
-    the int8 export the card names (the app's default, about four times faster), "torch" the
-    float network itself; "auto" takes onnx when the card names an export.
+    the ONNX export the card names in onnxruntime (the app's default: the same outputs in about
+    half the time), "torch" the network itself; "auto" takes onnx when the card names one.
     """
 
     def __init__(

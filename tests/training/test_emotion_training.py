@@ -172,7 +172,7 @@ def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys)
 
     capsys.readouterr()
     assert export_emotion.main(["--weights", str(joined), "--data", str(fer), "--no-cache",
-                                "--calibration", "14"]) == 0
+                                "--int8", "14"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     card = json.loads(joined.with_suffix(".json").read_text())
     assert card["onnx"]["file"] == "emotion.onnx" and joined.with_suffix(".onnx").is_file()

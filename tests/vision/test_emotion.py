@@ -38,25 +38,14 @@ def test_astronaut_smiles(reader, detector):
     assert sum(reading.probabilities) == pytest.approx(1.0, abs=1e-4)
 
 
-def test_the_app_runs_the_int8_export_and_it_reads_like_the_float_network(reader, detector):
+def test_the_app_runs_the_onnx_export_and_it_reads_as_torch_does(reader, detector):
     assert reader.backend == "onnx"
-    float_reader = EmotionReader(backend="torch")
+    torch_reader = EmotionReader(backend="torch")
     rgb = data.astronaut()
     faces = detector.detect(rgb, color="rgb")[:1]
-    int8, float32 = (r.read(rgb, faces, color="rgb")[0] for r in (reader, float_reader))
-    assert int8.top == float32.top == "happy"
-    np.testing.assert_allclose(int8.probabilities, float32.probabilities, atol=0.03)
-
-
-def test_a_mirrored_face_reads_the_same(reader, detector):
-    """The shipped ensemble averages each face with its mirror image, so a selfie-mode camera
-    (which mirrors the picture) reads exactly the emotions a plain one does."""
-    rgb = data.astronaut()
-    face = detector.detect(rgb, color="rgb")[0]
-    crops = crop_faces(rgb, [face], color="rgb")
-    plain, mirrored = reader.probabilities(crops), reader.probabilities(crops[:, :, ::-1])
-    np.testing.assert_allclose(plain, mirrored, atol=1e-5)
-    assert reader.card["arguments"]["flip"] is True
+    exported, original = (r.read(rgb, faces, color="rgb")[0] for r in (reader, torch_reader))
+    assert exported.top == original.top == "happy"
+    np.testing.assert_allclose(exported.probabilities, original.probabilities, atol=1e-4)
 
 
 def test_a_corrupt_export_is_refused(tmp_path):
