@@ -115,13 +115,16 @@ class EmotionReader:
         if threads is not None:
             torch.set_num_threads(threads)
         pt_path, card_path = locate("emotion", weights)
+        # loaded for the onnx backend too: it is what checks that card and weights agree
         model, self.card = load_model("emotion", pt_path)
         classes = tuple(self.card.get("classes", EMOTIONS))
         if classes != EMOTIONS:
             raise ValueError(f"emotion weights have classes {classes}, the app needs {EMOTIONS}")
         self.side = int(self.card.get("input_size", [48, 48])[0])
         export = self.card.get("onnx")
-        self.backend = ("onnx" if export else "torch") if backend == "auto" else backend
+        if backend == "auto":
+            backend = "onnx" if export and _onnxruntime_available() else "torch"
+        self.backend = backend
         if self.backend == "onnx":
             if not export:
                 raise WeightsError(f"{card_path} names no ONNX export of {pt_path.name}; make "
@@ -149,6 +152,13 @@ class EmotionReader:
             return []
         crops = crop_faces(image, faces, self.side, color)
         return [EmotionReading(tuple(float(p) for p in row)) for row in self.probabilities(crops)]
+
+
+def _onnxruntime_available() -> bool:
+    """onnxruntime has no wheel for some platforms; the app then runs the torch network."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 class _TorchForward:

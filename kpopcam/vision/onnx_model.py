@@ -34,7 +34,6 @@ class OnnxModel:
         except Exception as exc:  # onnxruntime raises its own kinds for a bad file
             raise WeightsError(f"ONNX file {path} cannot be loaded: {exc}") from exc
         self.input_name = self.session.get_inputs()[0].name
-        self.path = path
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         feed = {self.input_name: np.ascontiguousarray(x, dtype=np.float32)}

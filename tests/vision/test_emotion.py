@@ -48,6 +48,19 @@ def test_the_app_runs_the_onnx_export_and_it_reads_as_torch_does(reader, detecto
     np.testing.assert_allclose(exported.probabilities, original.probabilities, atol=1e-4)
 
 
+def test_without_onnxruntime_the_app_reads_with_torch(detector, monkeypatch):
+    """onnxruntime has no wheel for some platforms: the app must still read emotions."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxruntime" else find_spec(name, *a))
+    reader = EmotionReader()
+    assert reader.backend == "torch"
+    rgb = data.astronaut()
+    assert reader.read(rgb, detector.detect(rgb, color="rgb")[:1], color="rgb")[0].top == "happy"
+
+
 def test_a_corrupt_export_is_refused(tmp_path):
     pt, card_path = find_weights("emotion")
     export = pt.with_name(json.loads(card_path.read_text())["onnx"]["file"])
