@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("dir", type=Path, help="folder with one sub-folder per emotion")
     p.add_argument("--weights", type=Path, help="a .pt other than weights/emotion.pt")
     p.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
-                   help="onnx: the int8 export the app runs (auto when the card names one); "
-                   "torch: the float network")
+                   help="onnx: the ONNX export the app runs (auto when the card names one); "
+                   "torch: the network in torch")
     args = p.parse_args(argv)
     try:
         result = evaluate(args.dir, args.weights, args.backend)

@@ -28,7 +28,6 @@ from kpopcam.vision.weights import (
     WeightsError,
     load_model,
     locate,
-    read_card,
     sha256_of,
     write_card,
 )
@@ -105,7 +104,7 @@ def export(pt_path: Path, data: str, int8_faces: int, cache: Path | None) -> dic
     how = (f"int8 by onnxruntime static quantisation (QDQ, weights per channel, activation "
            f"ranges: 99.999th percentile over {len(faces)} train faces)" if faces is not None
            else "float32")
-    card = {**read_card(card_path), "onnx": {
+    card = {**card, "onnx": {
         "file": onnx_path.name,
         "sha256": sha256_of(onnx_path),
         "precision": "int8" if faces is not None else "float32",
