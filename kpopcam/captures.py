@@ -9,6 +9,7 @@ from their own metadata.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -62,6 +63,10 @@ class Capture:
     portrait: Path
 
     @property
+    def folder(self) -> Path:
+        return self.original.parent
+
+    @property
     def facts(self) -> dict:
         return {"star": self.star, "emotion": self.emotion, "score": round(self.score, 4),
                 "taken": self.taken, "source": self.source, "frame": self.frame}
@@ -102,7 +107,8 @@ class CaptureStore:
             row_id = self._insert(facts, original, portrait)
         except BaseException as exc:
             for path in written:
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # the folder itself may be gone
+                    path.unlink(missing_ok=True)
             if isinstance(exc, OSError | sqlite3.Error):
                 raise CaptureError(f"the capture could not be saved in {self.folder}: {exc}") \
                     from exc
@@ -123,6 +129,11 @@ class CaptureStore:
         sql = "SELECT * FROM captures" + (" WHERE " + " AND ".join(where) if where else "")
         rows = self._db.execute(sql + " ORDER BY taken DESC, id DESC", params).fetchall()
         return [self._capture(row) for row in rows]
+
+    def stars(self) -> list[str]:
+        """Every star with a capture, in alphabetical order (case aside)."""
+        rows = self._db.execute("SELECT DISTINCT star FROM captures").fetchall()
+        return sorted((star for (star,) in rows), key=str.casefold)
 
     def get(self, capture_id: int) -> Capture | None:
         row = self._db.execute("SELECT * FROM captures WHERE id = ?", (capture_id,)).fetchone()

@@ -11,7 +11,7 @@ import numpy as np
 
 from kpopcam.images import ImageReadError, read_rgb
 from kpopcam.stars import EnrolledFace, StarGallery
-from kpopcam.types import Face
+from kpopcam.types import Face, iou
 from kpopcam.vision.detector import FaceDetector, box_crop, detect_in_photo
 
 # A second face at least this large (relative to the largest) makes a photo ambiguous.
@@ -54,6 +54,24 @@ def thumbnail_jpeg(rgb: np.ndarray, face: Face) -> bytes:
     return data.tobytes() if ok else b""
 
 
+def enrolled_face(rgb: np.ndarray, face: Face, photo: str, embedder,
+                  flip: bool = True) -> EnrolledFace:
+    """One face of a picture, ready for the gallery: its embedding and a thumbnail."""
+    embedding = embedder.embed_faces(rgb, [face], flip=flip)[0]
+    return EnrolledFace(np.asarray(embedding), photo, thumbnail_jpeg(rgb, face))
+
+
+def enroll_frame_face(name: str, rgb: np.ndarray, box, photo: str, detector: FaceDetector,
+                      embedder, gallery: StarGallery, flip: bool = True) -> Face:
+    """Adds the face at `box` of a video frame to `name`: the detector's face there (real
+    landmarks for alignment) when it finds one, else the box as it is."""
+    found = max(detector.detect(rgb, color="rgb"), key=lambda f: iou(f.box, box), default=None)
+    face = found if found is not None and iou(found.box, box) >= 0.3 else Face(
+        tuple(float(v) for v in box), 1.0)
+    gallery.add_faces(name, [enrolled_face(rgb, face, photo, embedder, flip)])
+    return face
+
+
 def enroll(
     name: str,
     photos: Iterable[Path],
@@ -72,8 +90,7 @@ def enroll(
         if found.face is None:
             report.skipped.append((path, found.reason))
         else:
-            embedding = embedder.embed_faces(found.rgb, [found.face], flip=flip)[0]
-            faces.append(EnrolledFace(embedding, str(path), thumbnail_jpeg(found.rgb, found.face)))
+            faces.append(enrolled_face(found.rgb, found.face, str(path), embedder, flip))
             report.added.append(path)
         if on_photo:
             on_photo(path)

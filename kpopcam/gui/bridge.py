@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QImageReader
 
@@ -54,12 +54,28 @@ def load_models(settings: Settings, gallery: StarGallery, progress: Callable) ->
 ModelLoader = Callable[[Settings, StarGallery, Callable], LoadedModels]
 
 
+class EnrolCancelled(RuntimeError):
+    """The fan cancelled an enrolment; nothing was added."""
+
+
+class Lifecycle(Enum):
+    """Where the bridge is; every change happens on the GUI thread."""
+
+    LOADING = "loading"  # the models are loading
+    BROKEN = "broken"  # the models could not be loaded
+    IDLE = "idle"  # ready, nothing running
+    STARTING = "starting"  # the source is opening in a pool thread
+    RUNNING = "running"
+    STOPPING = "stopping"  # asked to stop; `stopped` follows once captures are saved
+
+
 class EngineBridge(QObject):
     loading = Signal(int, int, str)  # step, steps, text
     ready = Signal()
     frame_ready = Signal()  # a new frame waits in latest_image()
     analysed = Signal(object)  # Analysis
     captured = Signal(object, QImage)  # Capture, thumbnail of the portrait
+    capture_failed = Signal(str)  # why a capture could not be saved (at once, mid-run)
     stats_changed = Signal(dict)
     started = Signal(str)  # source name
     stopped = Signal(str)  # why
@@ -76,9 +92,11 @@ class EngineBridge(QObject):
         self.settings, self.gallery, self.workers, self.loader = (settings, gallery, workers,
                                                                   loader)
         self.models: LoadedModels | None = None
+        self.load_error: str = ""
         self.engine = None
-        self._models_ready = threading.Event()
-        self._starting = False
+        self.state = Lifecycle.LOADING
+        self._models_settled = threading.Event()  # loaded or failed: enrolment stops waiting
+        self._cancel_start: threading.Event | None = None
         self._slot_lock = threading.Lock()
         self._latest_image: QImage | None = None
         self._latest_frame = None  # kpopcam.live.sources.Frame
@@ -86,6 +104,8 @@ class EngineBridge(QObject):
         self._latest_ms: float = 0.0
         self._faces = 0
         self._session_captures = 0
+        self.capture_failed.connect(
+            lambda why: self.failed.emit("A portrait could not be saved", why))
         self._timer = QTimer(self)
         self._timer.setInterval(STATS_EVERY_MS)
         self._timer.timeout.connect(self._poll)
@@ -98,7 +118,7 @@ class EngineBridge(QObject):
 
     @property
     def is_running(self) -> bool:
-        return self.engine is not None or self._starting
+        return self.state in (Lifecycle.STARTING, Lifecycle.RUNNING, Lifecycle.STOPPING)
 
     def load(self) -> None:
         def work(progress):
@@ -106,12 +126,17 @@ class EngineBridge(QObject):
 
         def done(models):
             self.models = models
-            self._models_ready.set()
+            self.state = Lifecycle.IDLE
+            self._models_settled.set()
             self.ready.emit()
 
-        self.workers.submit(work, done=done, progress=self.loading.emit,
-                            failed=lambda m, d: self.failed.emit(
-                                f"The face models could not be loaded: {m}", d))
+        def failed(message, details):
+            self.load_error = message
+            self.state = Lifecycle.BROKEN
+            self._models_settled.set()
+            self.failed.emit(f"The face models could not be loaded: {message}", details)
+
+        self.workers.submit(work, done=done, progress=self.loading.emit, failed=failed)
 
     def find_cameras(self) -> None:
         def work(_progress):
@@ -126,10 +151,11 @@ class EngineBridge(QObject):
 
     def start(self, source_spec: str, settings: Settings) -> None:
         """Open the source and start the engine in a pool thread; `started` or `failed`."""
-        if self.is_running or not self.is_ready:
+        if self.state is not Lifecycle.IDLE:
             return
         self.settings = settings
-        self._starting = True
+        self.state = Lifecycle.STARTING
+        cancel = self._cancel_start = threading.Event()
         models = self.models
 
         def work(_progress):
@@ -144,40 +170,58 @@ class EngineBridge(QObject):
                 models.portraits.options = PortraitOptions(strength=p.strength, lens=p.lens)
             engine = build_engine(settings, source, models.face_models, models.portraits,
                                   on_frame=self._on_frame, on_analysis=self._on_analysis,
-                                  on_capture=self._on_capture)
-            return engine.start()
+                                  on_capture=self._on_capture,
+                                  on_capture_error=self.capture_failed.emit)
+            if cancel.is_set():  # stopped or closed while the source was opening
+                engine.stop()
+            engine.start()
+            if cancel.is_set():  # ... or while it was starting: the GUI may be gone by now
+                engine.stop()
+                engine.wait(5)
+            return engine
 
         def done(engine):
-            self._starting = False
             self.engine = engine
             self._session_captures = 0
             self._timer.start()
-            self.started.emit(engine.source.name)
+            if self.state is Lifecycle.STOPPING or cancel.is_set():
+                engine.stop()  # stays STOPPING: _poll says `stopped` once it has ended
+            else:
+                self.state = Lifecycle.RUNNING
+                self.started.emit(engine.source.name)
 
         def failed(message, details):
-            self._starting = False
+            self.state = Lifecycle.IDLE
             self.failed.emit(message, details)
             self.stopped.emit(message)
 
         self.workers.submit(work, done=done, failed=failed)
 
     def stop(self) -> None:
-        """Ask the engine to stop; `stopped` follows once its captures are saved."""
+        """Ask the engine to stop, also while it is still starting; `stopped` follows once
+        its captures are saved."""
+        if self.state not in (Lifecycle.STARTING, Lifecycle.RUNNING):
+            return
+        self.state = Lifecycle.STOPPING
+        if self._cancel_start is not None:
+            self._cancel_start.set()
         if self.engine is not None:
             self.engine.stop()
 
     def update_rule(self, settings: Settings) -> None:
-        """New target star, emotion or sensitivity for a running engine."""
+        """New target star, emotion or sensitivity for a running engine: a new frozen rule,
+        taken by the analysis thread at its next frame."""
         self.settings = settings
-        if self.engine is None:
-            return
-        rule, t = self.engine.analyzer.rule, settings.trigger
-        rule.star, rule.emotion, rule.min_score, rule.hold_s = (t.star, t.emotion, t.min_score,
-                                                                 t.hold_s)
+        if self.engine is not None:
+            from kpopcam.live.trigger import CaptureRule
+
+            self.engine.analyzer.post_rule(CaptureRule.from_settings(settings.trigger))
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop the engine; tasks still running (model loading) are waited for by
-        wait_for_tasks once the window is gone."""
+        """Stop the engine, also one still starting (its start task is waited for by
+        wait_for_tasks once the window is gone, and stops the engine it made)."""
+        if self._cancel_start is not None:
+            self._cancel_start.set()
         if self.engine is not None:
             self.engine.stop()
             self.engine.wait(timeout)
@@ -192,24 +236,23 @@ class EngineBridge(QObject):
         if engine is None:
             self._timer.stop()
             return
-        stats = engine.stats
+        snap = engine.snapshot()
         self.stats_changed.emit({
-            "fps": stats.analysed_fps, "latency_ms": self._latest_ms, "faces": self._faces,
-            "captures": self._session_captures, "frames_in": stats.frames_in,
-            "dropped": stats.frames_dropped,
+            "fps": snap.analysed_fps, "latency_ms": self._latest_ms, "faces": self._faces,
+            "captures": self._session_captures, "frames_in": snap.frames_in,
+            "dropped": snap.frames_dropped,
         })
         if engine.running:
             return
         self._timer.stop()
         self.engine = None
+        self.state = Lifecycle.IDLE
         if engine.error is not None:
             import traceback
 
             details = "".join(traceback.format_exception(engine.error))
             self.failed.emit(f"The run stopped: {engine.error}", details)
-        for error in stats.capture_errors:
-            self.failed.emit("A portrait could not be saved", error)
-        self.stopped.emit(stats.end_reason or "stopped")
+        self.stopped.emit(engine.stats.end_reason or "stopped")
 
     # -- engine callbacks (engine threads) -------------------------------------------------------
 
@@ -240,19 +283,27 @@ class EngineBridge(QObject):
 
     # -- stars ---------------------------------------------------------------------------------
 
-    def enroll(self, name: str, photos: list[Path]) -> None:
-        """Enrol photos as `name` in a pool thread: enrol_progress, then enrolled or failed."""
+    def enroll(self, name: str, photos: list[Path]) -> threading.Event:
+        """Enrol photos as `name` in a pool thread: enrol_progress, then enrolled or failed.
+        Setting the returned event cancels it; nothing is added then."""
+        cancel = threading.Event()
+
         def work(progress):
             from kpopcam.enrollment import enroll
 
-            self._wait_for_models()
             total = len(photos)
+            progress(0, total, "Waiting for the face models to load…")
+            models = self._wait_for_models(cancel)
             counter = iter(range(1, total + 1))
             progress(0, total, "")
-            return enroll(name, photos, self.models.photo_detector,
-                          self.models.face_models.embedder, self.gallery,
-                          flip=self.settings.identity.flip,
-                          on_photo=lambda p: progress(next(counter), total, Path(p).name))
+
+            def on_photo(photo):
+                if cancel.is_set():
+                    raise EnrolCancelled(f"enrolling {name} was cancelled; nothing was added")
+                progress(next(counter), total, Path(photo).name)
+
+            return enroll(name, photos, models.photo_detector, models.face_models.embedder,
+                          self.gallery, flip=self.settings.identity.flip, on_photo=on_photo)
 
         def done(report):
             self.stars_changed.emit()
@@ -261,6 +312,7 @@ class EngineBridge(QObject):
         self.workers.submit(work, done=done, progress=self.enrol_progress.emit,
                             failed=lambda m, d: self.failed.emit(
                                 f"Enrolling {name} failed: {m}", d))
+        return cancel
 
     def add_live_face(self, name: str, box: tuple[float, float, float, float]) -> None:
         """Add the face at `box` of the frame on screen to the star `name` (made if new)."""
@@ -274,21 +326,13 @@ class EngineBridge(QObject):
         def work(_progress):
             import cv2
 
-            from kpopcam.enrollment import thumbnail_jpeg
-            from kpopcam.stars import EnrolledFace
-            from kpopcam.types import Face
+            from kpopcam.enrollment import enroll_frame_face
 
-            self._wait_for_models()
+            models = self._wait_for_models()
             rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            faces = self.models.photo_detector.detect(rgb, color="rgb")
-            face = max(faces, key=lambda f: iou(f.box, box), default=None)
-            if face is None or iou(face.box, box) < 0.3:
-                face = Face(tuple(float(v) for v in box), 1.0)
-            embedding = self.models.face_models.embedder.embed_faces(
-                rgb, [face], flip=self.settings.identity.flip)[0]
-            self.gallery.add_faces(name, [EnrolledFace(
-                np.asarray(embedding), f"{source} frame {frame.number}",
-                thumbnail_jpeg(rgb, face))])
+            enroll_frame_face(name, rgb, box, f"{source} frame {frame.number}",
+                              models.photo_detector, models.face_models.embedder,
+                              self.gallery, flip=self.settings.identity.flip)
             return name
 
         def done(added):
@@ -298,9 +342,15 @@ class EngineBridge(QObject):
         self.workers.submit(work, done=done, failed=lambda m, d: self.failed.emit(
             f"The face could not be added to {name}: {m}", d))
 
-    def _wait_for_models(self) -> None:
-        if not self._models_ready.wait(600):
-            raise RuntimeError("the face models are not loaded")
+    def _wait_for_models(self, cancel: threading.Event | None = None) -> LoadedModels:
+        """The models, once loaded (enrolment asked for during loading waits for them); an
+        error at once when they could not be loaded or the wait is cancelled."""
+        while not self._models_settled.wait(0.1):
+            if cancel is not None and cancel.is_set():
+                raise EnrolCancelled("cancelled while the face models were loading")
+        if self.models is None:
+            raise RuntimeError(f"the face models could not be loaded ({self.load_error})")
+        return self.models
 
 
 def read_thumbnail(path: Path, side: int) -> QImage:
@@ -313,12 +363,4 @@ def read_thumbnail(path: Path, side: int) -> QImage:
     return image if not image.isNull() else QImage()
 
 
-def iou(a, b) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-__all__ = ["EngineBridge", "LoadedModels", "load_models", "read_thumbnail"]
+__all__ = ["EngineBridge", "LoadedModels", "Lifecycle", "load_models", "read_thumbnail"]

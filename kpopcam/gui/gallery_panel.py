@@ -84,6 +84,13 @@ class CaptureModel(QAbstractListModel):
         self._asked &= set(self._thumbs)
         self.endResetModel()
 
+    def prepend(self, capture: Capture) -> None:
+        """A new capture on top (newest first), without listing the others again."""
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self.captures.insert(0, capture)
+        self._rows = {c.id: i for i, c in enumerate(self.captures)}
+        self.endInsertRows()
+
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.captures)
 
@@ -202,7 +209,38 @@ class GalleryPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        stars = sorted({c.star for c in self.store.list()}, key=str.casefold)
+        self._set_star_choices(self.store.stars())
+        captures = self.store.list(star=self.star.currentData(),
+                                   emotion=self.emotion.currentData(), since=self._since())
+        self.model.set_captures(captures)
+        self._show_count()
+
+    def add_capture(self, capture: Capture) -> None:
+        """A capture saved this run: one row added (no listing again) when the filters let
+        it through; its star joins the star filter."""
+        if capture.folder != self.store.folder:
+            return
+        if self.star.findData(capture.star) < 0:
+            self._set_star_choices(sorted({*self._star_choices(), capture.star},
+                                          key=str.casefold))
+        since = self._since()
+        if (self.star.currentData() in (None, capture.star)
+                and self.emotion.currentData() in (None, capture.emotion)
+                and (since is None or capture.taken >= since)):
+            self.model.prepend(capture)
+            self._show_count()
+
+    def _since(self) -> float | None:
+        days = self.date.currentData()
+        if days is None:
+            return None
+        midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        return (midnight - timedelta(days=days)).timestamp()
+
+    def _star_choices(self) -> list[str]:
+        return [self.star.itemData(i) for i in range(1, self.star.count())]
+
+    def _set_star_choices(self, stars: list[str]) -> None:
         wanted = self.star.currentData()
         self.star.blockSignals(True)
         self.star.clear()
@@ -211,20 +249,11 @@ class GalleryPanel(QWidget):
             self.star.addItem(s, s)
         self.star.setCurrentIndex(max(0, self.star.findData(wanted)))
         self.star.blockSignals(False)
-        days = self.date.currentData()
-        since = None
-        if days is not None:
-            midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
-            since = (midnight - timedelta(days=days)).timestamp()
-        captures = self.store.list(star=self.star.currentData(),
-                                   emotion=self.emotion.currentData(), since=since)
-        self.model.set_captures(captures)
-        total = len(captures)
+
+    def _show_count(self) -> None:
+        total = self.model.rowCount()
         self.count.setText(f"{total} portrait{'s' if total != 1 else ''}")
         self._selection_changed()
-
-    def add_capture(self, _capture=None) -> None:
-        self.refresh()
 
     def selected(self) -> list[Capture]:
         rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())

@@ -120,19 +120,21 @@ class StarsPanel(QWidget):
         if not photos:
             self.message.emit("No photos found there.", "\n".join(paths), "error")
             return
-        self._progress = QProgressDialog(f"Enrolling {name}…", "", 0, len(photos), self)
+        self._progress = QProgressDialog(f"Enrolling {name}…", "Cancel", 0, len(photos), self)
         self._progress.setWindowTitle("Enrolling")
-        self._progress.setCancelButton(None)  # enrolment is one transaction; it is quick
         self._progress.setMinimumDuration(0)
         self._progress.setWindowModality(Qt.WindowModality.WindowModal)
         self._progress.setValue(0)
-        self.bridge.enroll(name, photos)
+        cancel = self.bridge.enroll(name, photos)
+        self._progress.canceled.connect(cancel.set)  # one transaction: nothing is added
 
     def _on_progress(self, done: int, total: int, photo: str) -> None:
         if self._progress is not None:
             self._progress.setMaximum(total)
             self._progress.setValue(done)
-            if photo:
+            if photo.endswith("…"):
+                self._progress.setLabelText(photo)
+            elif photo:
                 self._progress.setLabelText(f"Looking at {photo}…")
 
     def _close_progress(self) -> None:

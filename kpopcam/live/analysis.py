@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import numpy as np
 
 from kpopcam.live.sources import Frame
 from kpopcam.live.tracker import FaceTracker, Track
-from kpopcam.live.trigger import BestFrameBuffer, Candidate, CaptureRule, Fire
+from kpopcam.live.trigger import Candidate, CaptureRule, Fire, Trigger
 from kpopcam.types import EMOTIONS, Face
 
 
@@ -38,6 +39,7 @@ class Analysis:
     faces: list[FaceReport]
     stage_ms: dict[str, float]
     fires: list[Fire] = field(default_factory=list)
+    rule: CaptureRule | None = None  # the rule this frame was judged by
 
 
 @dataclass
@@ -61,7 +63,7 @@ class _Detection:
 
 class FrameAnalyzer:
     """Detect -> track -> identity per track -> emotion per face -> rule. Not thread-safe:
-    one analysis thread owns it.
+    one analysis thread owns it; only `post_rule` may be called from another thread.
 
     background_detection: detection runs in a thread of its own on the newest frame it can
     get, while this one reads emotions on every frame with the faces moved to where they
@@ -73,21 +75,31 @@ class FrameAnalyzer:
                  detect_every: int = 1, identity_refresh_s: float = 2.0,
                  background_detection: bool = False):
         self.models = models
-        self.rule = rule
+        self.trigger = Trigger(rule)
+        self._posted_rule = _Mailbox()
         self.smoothing = smoothing
         self.detect_every = max(1, detect_every)
         self.tracker = FaceTracker(identity_refresh_s)
-        self.best_frames = BestFrameBuffer(keep_s=max(3.0, rule.hold_s + 1.0))
         self._analysed = 0
         self._pool = ThreadPoolExecutor(1, "kpopcam-detect", _one_torch_thread) if (
             background_detection) else None
         self._pending: Future | None = None
+
+    @property
+    def rule(self) -> CaptureRule:
+        return self.trigger.rule
+
+    def post_rule(self, rule: CaptureRule) -> None:
+        """A new rule from any thread; it applies from the next frame on, holds reset."""
+        self._posted_rule.put(rule)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def analyse(self, frame: Frame) -> Analysis:
+        if (rule := self._posted_rule.take()) is not None:
+            self.trigger.apply(rule)
         stage: dict[str, float] = {}
         image = frame.image
         now = frame.timestamp
@@ -109,11 +121,11 @@ class FrameAnalyzer:
             for track, reading in zip(tracks, readings, strict=True):
                 track.smooth_emotion(reading.probabilities, self.smoothing)
         with _timed(stage, "trigger"):
-            fires = self.rule.update(tracks, now)
-            self._remember_candidates(image, frame, tracks, readings)
+            candidates = self._candidates(frame, tracks, readings)
+            fires = self.trigger.update(tracks, now, frame, candidates)
         size = (image.shape[1], image.shape[0])
         reports = [self._report(t, now) for t in tracks]
-        return Analysis(frame.number, now, size, reports, stage, fires)
+        return Analysis(frame.number, now, size, reports, stage, fires, self.rule)
 
     def _detection(self, frame: Frame) -> _Detection | None:
         """Faces found on this frame (inline), or the newest finished background detection;
@@ -142,23 +154,23 @@ class FrameAnalyzer:
         for i, embedding in zip(todo, embeddings, strict=True):
             tracks[i].add_vote(self.models.gallery.match(embedding), now)
 
-    def _remember_candidates(self, image, frame: Frame, tracks, readings) -> None:
-        target = EMOTIONS.index(self.rule.emotion)
-        for track, reading in zip(tracks, readings, strict=True):
-            if not self.rule.wants(track.star):
-                continue
-            self.best_frames.add(track.id, Candidate(
-                frame.number, frame.timestamp, track.face, float(reading.probabilities[target]),
-                face_sharpness(image, track.face), (image.shape[1], image.shape[0]),
-            ))
-        self.best_frames.forget({t.id for t in self.tracker.tracks})
+    def _candidates(self, frame: Frame, tracks, readings) -> dict[int, Candidate]:
+        """This frame as a candidate picture for each track of the chosen star."""
+        rule, image = self.rule, frame.image
+        target = EMOTIONS.index(rule.emotion)
+        size = (image.shape[1], image.shape[0])
+        return {track.id: Candidate(frame.number, frame.timestamp, track.face,
+                                    float(reading.probabilities[target]),
+                                    face_sharpness(image, track.face), size)
+                for track, reading in zip(tracks, readings, strict=True)
+                if rule.wants(track.star)}
 
     def _report(self, track: Track, now: float) -> FaceReport:
         emotions = tuple(float(p) for p in track.emotion) if track.emotion is not None else (
             (0.0,) * len(EMOTIONS))
         star = track.star
         return FaceReport(track.id, track.face.box, star, track.similarity, emotions,
-                          self.rule.wants(star), self.rule.hold_progress(track.id, now))
+                          self.rule.wants(star), self.trigger.hold_progress(track.id, now))
 
 
 def _detect(detector, frame: Frame) -> _Detection:
@@ -184,6 +196,23 @@ def face_sharpness(image: np.ndarray, face: Face, side: int = 64) -> float:
     grey = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY)
     grey = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+class _Mailbox:
+    """The newest value one thread posts for another to take (older ones are replaced)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._value = None
+
+    def put(self, value) -> None:
+        with self._lock:
+            self._value = value
+
+    def take(self):
+        with self._lock:
+            value, self._value = self._value, None
+            return value
 
 
 class _timed:

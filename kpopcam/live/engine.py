@@ -1,9 +1,11 @@
 """The real-time engine: a source thread, an analysis thread and a capture thread.
 
-source   -> latest-frame slot (older frames are dropped) + ring buffer of recent frames
-analysis -> newest frame only (no backlog) -> FrameAnalyzer -> Analysis (+ fires)
-capture  -> best frame of the moment from the ring buffer -> portrait -> CaptureStore
+source   -> latest-frame slot (older frames are dropped)
+analysis -> newest frame only (no backlog) -> FrameAnalyzer -> Analysis (+ fires, each
+            carrying the best frame of its moment)
+capture  -> that frame -> portrait -> CaptureStore
 
+Each counter of EngineStats has one writing thread; other threads read `snapshot()`.
 Callbacks run on the engine's threads; a GUI must hand them over to its own thread.
 """
 
@@ -27,30 +29,48 @@ from kpopcam.live.trigger import Fire
 
 log = logging.getLogger(__name__)
 
-BUFFER_S = 1.5  # how much recent video the ring buffer keeps for choosing the best frame
+TIMINGS_KEPT = 20_000  # per timing series: the newest this many (memory stays flat for hours)
+ERRORS_KEPT = 100
+
+
+def _timings() -> deque[float]:
+    return deque(maxlen=TIMINGS_KEPT)
 
 
 @dataclass
 class EngineStats:
+    """Written by the engine's threads (source: frames_in, end_reason; analysis:
+    frames_analysed, frames_dropped, the timings; capture: the rest). Read it whole once the
+    engine has finished; while it runs, read `Engine.snapshot()`."""
+
     frames_in: int = 0
     frames_analysed: int = 0
+    frames_dropped: int = 0  # frames the analysis skipped to stay at the newest: only grows
     captures: int = 0
     duplicates_skipped: int = 0
     started: float = field(default_factory=time.monotonic)
-    stage_ms: dict[str, list[float]] = field(default_factory=dict)
-    analysis_ms: list[float] = field(default_factory=list)  # whole analysis of each frame
-    trigger_to_disk_ms: list[float] = field(default_factory=list)
-    capture_errors: list[str] = field(default_factory=list)
+    stage_ms: dict[str, deque[float]] = field(default_factory=dict)
+    analysis_ms: deque[float] = field(default_factory=_timings)  # whole analysis of a frame
+    trigger_to_disk_ms: deque[float] = field(default_factory=_timings)
+    capture_errors: deque[str] = field(default_factory=lambda: deque(maxlen=ERRORS_KEPT))
     end_reason: str = ""
-
-    @property
-    def frames_dropped(self) -> int:
-        return self.frames_in - self.frames_analysed
 
     @property
     def analysed_fps(self) -> float:
         elapsed = time.monotonic() - self.started
         return self.frames_analysed / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class EngineSnapshot:
+    """The engine's counters at one moment, for another thread to show."""
+
+    frames_in: int
+    frames_analysed: int
+    frames_dropped: int
+    captures: int
+    capture_errors: int
+    analysed_fps: float
 
 
 class Engine:
@@ -63,30 +83,35 @@ class Engine:
         on_frame: Callable[[Frame], None] | None = None,
         on_analysis: Callable[[Analysis], None] | None = None,
         on_capture: Callable[[Capture], None] | None = None,
-        buffer_s: float = BUFFER_S,
+        on_capture_error: Callable[[str], None] | None = None,
     ):
         self.source, self.analyzer = source, analyzer
         self.portraits, self.store = portraits, store
         self.on_frame, self.on_analysis, self.on_capture = on_frame, on_analysis, on_capture
+        self.on_capture_error = on_capture_error
         self.stats = EngineStats()
-        self._buffer: deque[Frame] = deque(maxlen=max(2, round(buffer_s * (source.fps or 30))))
-        self._buffer_lock = threading.Lock()
         self._latest: Frame | None = None
         self._latest_ready = threading.Condition()
         self._source_done = threading.Event()
         self._stop = threading.Event()
         self._fires: queue.Queue[tuple[Fire, float] | None] = queue.Queue()
         self._recent = RecentCaptures()
+        # daemons: a window closed mid-run must not keep the process alive; captures are
+        # written atomically, so one cut short leaves nothing half-written
         self._threads = [
-            threading.Thread(target=self._guard(self._source_loop), name="kpopcam-source"),
-            threading.Thread(target=self._guard(self._analysis_loop), name="kpopcam-analysis"),
-            threading.Thread(target=self._guard(self._capture_loop), name="kpopcam-capture"),
+            threading.Thread(target=self._guard(loop), name=f"kpopcam-{name}", daemon=True)
+            for name, loop in (("source", self._source_loop), ("analysis", self._analysis_loop),
+                               ("capture", self._capture_loop))
         ]
         self.error: BaseException | None = None
 
     # -- control -----------------------------------------------------------------------------
 
     def start(self) -> Engine:
+        """Start the threads; an engine stopped before it started stays stopped."""
+        if self._stop.is_set():
+            self.source.close()
+            return self
         self.stats.started = time.monotonic()
         for thread in self._threads:
             thread.start()
@@ -103,12 +128,19 @@ class Engine:
         """Block until the stream has ended and every capture is saved; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in self._threads:
+            if thread.ident is None:  # never started
+                continue
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self._threads)
 
     @property
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)
+
+    def snapshot(self) -> EngineSnapshot:
+        s = self.stats
+        return EngineSnapshot(s.frames_in, s.frames_analysed, s.frames_dropped, s.captures,
+                              len(s.capture_errors), s.analysed_fps)
 
     # -- threads -----------------------------------------------------------------------------
 
@@ -127,8 +159,6 @@ class Engine:
     def _source_loop(self) -> None:
         try:
             for frame in self.source.frames():
-                with self._buffer_lock:
-                    self._buffer.append(frame)
                 with self._latest_ready:
                     self._latest = frame
                     self.stats.frames_in += 1
@@ -153,13 +183,14 @@ class Engine:
                 frame = self._next_frame(last_number)
                 if frame is None:
                     return
+                self.stats.frames_dropped += frame.number - last_number - 1
                 last_number = frame.number
                 start = time.perf_counter()
                 analysis = self.analyzer.analyse(frame)
                 self.stats.analysis_ms.append((time.perf_counter() - start) * 1000)
                 self.stats.frames_analysed += 1
                 for name, ms in analysis.stage_ms.items():
-                    self.stats.stage_ms.setdefault(name, []).append(ms)
+                    self.stats.stage_ms.setdefault(name, _timings()).append(ms)
                 for fire in analysis.fires:
                     self._fires.put((fire, time.perf_counter()))
                 if self.on_analysis:
@@ -167,6 +198,8 @@ class Engine:
         finally:
             self.analyzer.close()
             self._fires.put(None)
+            if self._source_done.is_set():  # frames that came after the last one analysed
+                self.stats.frames_dropped += max(0, self.stats.frames_in - 1 - last_number)
 
     def _next_frame(self, last_number: int) -> Frame | None:
         """The newest frame not yet analysed; None once the stream is over."""
@@ -190,6 +223,8 @@ class Engine:
             except CaptureError as exc:
                 self.stats.capture_errors.append(str(exc))
                 log.error("%s", exc)
+                if self.on_capture_error:
+                    self.on_capture_error(str(exc))
                 continue
             if capture is None:
                 continue
@@ -201,15 +236,10 @@ class Engine:
     # -- capturing ---------------------------------------------------------------------------
 
     def _capture(self, fire: Fire) -> Capture | None:
-        if self.store is None:  # nowhere to save: no portrait to make either
+        best = fire.best
+        if self.store is None or best is None:  # nowhere to save, or no frame to save
             return None
-        with self._buffer_lock:
-            frames = {f.number: f for f in self._buffer}
-        best = self.analyzer.best_frames.best(fire.track_id, fire.since, fire.now, set(frames))
-        if best is None:
-            log.warning("no frame of the moment is left in the buffer; capture skipped")
-            return None
-        rgb = cv2.cvtColor(frames[best.frame_number].image, cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(fire.frame.image, cv2.COLOR_BGR2RGB)
         if self._recent.is_duplicate(fire.star, best.timestamp, rgb):
             self.stats.duplicates_skipped += 1
             return None

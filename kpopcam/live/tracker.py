@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kpopcam.types import EMOTIONS, Face, StarMatch
+from kpopcam.types import EMOTIONS, Face, StarMatch, iou
 
 MIN_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
 MAX_MISSED_S = 0.7  # a track not seen for this long is dropped
@@ -119,11 +119,3 @@ def _move(track: Track, face: Face, now: float, detected: bool) -> None:
             track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
         track.detected, track.detected_at = face, now
     track.face, track.last_seen = face, max(track.last_seen, now)
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

@@ -1,38 +1,29 @@
-"""When to capture: the chosen star shows the chosen emotion for long enough (CaptureRule),
-and which frame of that moment is the best one to keep (BestFrameBuffer)."""
+"""When to capture and which frame to keep.
+
+CaptureRule is what the fan chose (frozen: a new choice is a new rule). Trigger applies one
+rule to the tracks of each analysed frame, owned by the analysis thread: it follows each
+moment (the star holding the emotion), keeps the best frame of the whole moment as it goes,
+and when the moment has lasted long enough hands out a Fire that carries that frame, so the
+capture thread needs nothing else from the analysis thread.
+"""
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from kpopcam.live.sources import Frame
 from kpopcam.settings import TriggerSettings
 from kpopcam.types import Face
 
+SHARP_HALF = 100.0  # face sharpness (Laplacian variance at 64 px) that counts as half sharp
+
 
 @dataclass(frozen=True)
-class Fire:
-    """A capture is due: this track showed the emotion from `since` until `now`."""
-
-    track_id: int
-    star: str
-    emotion: str
-    score: float
-    since: float
-    now: float
-
-
-@dataclass
-class _Hold:
-    since: float
-    fired: bool = False
-
-
-@dataclass
 class CaptureRule:
-    """Fires once per moment: the star's smoothed emotion score stays at or above `min_score`
-    for `hold_s`; then not again for that star until the emotion has dropped and
-    `cooldown_s` has passed, and never more than `max_per_minute` times a minute."""
+    """The star's smoothed emotion score stays at or above `min_score` for `hold_s`; then not
+    again for that star until the emotion has dropped and `cooldown_s` has passed, and never
+    more than `max_per_minute` times a minute."""
 
     star: str = ""  # empty: any enrolled star
     emotion: str = "happy"
@@ -40,9 +31,6 @@ class CaptureRule:
     hold_s: float = 0.5
     cooldown_s: float = 5.0
     max_per_minute: int = 6
-    _holds: dict[int, _Hold] = field(default_factory=dict, repr=False)
-    _last_fire: dict[str, float] = field(default_factory=dict, repr=False)
-    _recent: deque = field(default_factory=deque, repr=False)
 
     @classmethod
     def from_settings(cls, s: TriggerSettings) -> CaptureRule:
@@ -50,41 +38,6 @@ class CaptureRule:
 
     def wants(self, star: str | None) -> bool:
         return star is not None and (not self.star or star == self.star)
-
-    def update(self, tracks, now: float) -> list[Fire]:
-        """Feed the tracks seen on one analysed frame; returns the captures now due."""
-        fires = []
-        showing = set()
-        for track in tracks:
-            score = track.emotion_score(self.emotion)
-            if not self.wants(track.star) or score < self.min_score:
-                continue
-            showing.add(track.id)
-            hold = self._holds.setdefault(track.id, _Hold(now))
-            if not hold.fired and now - hold.since >= self.hold_s and self._allowed(track.star,
-                                                                                    now):
-                hold.fired = True
-                self._last_fire[track.star] = now
-                self._recent.append(now)
-                fires.append(Fire(track.id, track.star, self.emotion, score, hold.since, now))
-        for track_id in list(self._holds):
-            if track_id not in showing:
-                del self._holds[track_id]  # the moment is over
-        return fires
-
-    def hold_progress(self, track_id: int, now: float) -> float | None:
-        """0..1 while a track holds the emotion (for a countdown), None when it does not."""
-        hold = self._holds.get(track_id)
-        if hold is None or hold.fired:
-            return None
-        return 1.0 if self.hold_s == 0 else min(1.0, (now - hold.since) / self.hold_s)
-
-    def _allowed(self, star: str, now: float) -> bool:
-        while self._recent and now - self._recent[0] >= 60:
-            self._recent.popleft()
-        if len(self._recent) >= self.max_per_minute:
-            return False
-        return now - self._last_fire.get(star, float("-inf")) >= self.cooldown_s
 
 
 @dataclass(frozen=True)
@@ -98,41 +51,103 @@ class Candidate:
     sharpness: float  # variance of the Laplacian of the face
     frame_size: tuple[int, int]  # (width, height)
 
-    def quality(self, sharpest: float) -> float:
-        """Higher is better: the emotion's strength, then sharpness (relative to the sharpest
-        candidate of the moment) and size; a face cut off by the frame's edge loses."""
+    @property
+    def quality(self) -> float:
+        """Higher is better: the emotion's strength, then sharpness and size; a face cut off
+        by the frame's edge loses. Absolute, so the best of a moment is kept as it goes."""
         w, h = self.frame_size
         x1, y1, x2, y2 = self.face.box
         inside = x1 >= 0 and y1 >= 0 and x2 <= w and y2 <= h
-        sharp = self.sharpness / sharpest if sharpest > 0 else 0.0
+        sharp = self.sharpness / (self.sharpness + SHARP_HALF)
         size = min(1.0, self.face.height / (0.25 * h))
         return self.score + 0.3 * sharp + 0.1 * size - (0 if inside else 1.0)
 
 
-class BestFrameBuffer:
-    """Recent candidates per track, from which the best of a moment is picked."""
+@dataclass(frozen=True)
+class Fire:
+    """A capture is due: this track showed the emotion from `since` until `now`; `best` is
+    the best frame of that moment and `frame` its picture (owned: nobody writes to it)."""
 
-    def __init__(self, keep_s: float = 3.0):
-        self.keep_s = keep_s
-        self._by_track: dict[int, deque[Candidate]] = {}
+    track_id: int
+    star: str
+    emotion: str
+    score: float
+    since: float
+    now: float
+    best: Candidate | None = None
+    frame: Frame | None = None
 
-    def add(self, track_id: int, candidate: Candidate) -> None:
-        queue = self._by_track.setdefault(track_id, deque())
-        queue.append(candidate)
-        while queue and candidate.timestamp - queue[0].timestamp > self.keep_s:
-            queue.popleft()
 
-    def best(self, track_id: int, since: float, until: float,
-             available: set[int] | None = None) -> Candidate | None:
-        """The best candidate of the track between since and until whose frame is still
-        `available` (in the ring buffer)."""
-        pool = [c for c in self._by_track.get(track_id, ())
-                if since <= c.timestamp <= until
-                and (available is None or c.frame_number in available)]
-        sharpest = max((c.sharpness for c in pool), default=0.0)
-        return max(pool, key=lambda c: c.quality(sharpest), default=None)
+@dataclass
+class _Hold:
+    since: float
+    fired: bool = False
+    best: Candidate | None = None
+    frame: Frame | None = None
 
-    def forget(self, live_track_ids: set[int]) -> None:
-        for track_id in list(self._by_track):
-            if track_id not in live_track_ids:
-                del self._by_track[track_id]
+    def consider(self, candidate: Candidate | None, frame: Frame | None) -> None:
+        if candidate is not None and (self.best is None
+                                      or candidate.quality > self.best.quality):
+            self.best, self.frame = candidate, frame
+
+
+class Trigger:
+    """One rule applied frame after frame. Not thread-safe: the analysis thread owns it."""
+
+    def __init__(self, rule: CaptureRule):
+        self.rule = rule
+        self._holds: dict[int, _Hold] = {}
+        self._last_fire: dict[str, float] = {}
+        self._recent: deque[float] = deque()
+
+    def update(self, tracks, now: float, frame: Frame | None = None,
+               candidates: dict[int, Candidate] | None = None) -> list[Fire]:
+        """Feed the tracks seen on one analysed frame (and the target tracks' candidates from
+        it); returns the captures now due."""
+        rule, candidates = self.rule, candidates or {}
+        fires, showing = [], set()
+        for track in tracks:
+            score = track.emotion_score(rule.emotion)
+            if not rule.wants(track.star) or score < rule.min_score:
+                continue
+            showing.add(track.id)
+            hold = self._holds.setdefault(track.id, _Hold(now))
+            if not hold.fired:
+                hold.consider(candidates.get(track.id), frame)
+            if not hold.fired and now - hold.since >= rule.hold_s and self._allowed(
+                    track.star, now):
+                hold.fired = True
+                self._last_fire[track.star] = now
+                self._recent.append(now)
+                fires.append(Fire(track.id, track.star, rule.emotion, score, hold.since, now,
+                                  hold.best, hold.frame))
+                hold.frame = None  # the capture thread has it now
+        for track_id in list(self._holds):
+            if track_id not in showing:
+                del self._holds[track_id]  # the moment is over
+        return fires
+
+    def apply(self, rule: CaptureRule) -> None:
+        """A new rule from the fan: every hold starts again under it; the cooldown and the
+        captures of the last minute still count."""
+        self.rule = rule
+        self._holds.clear()
+
+    def hold_progress(self, track_id: int, now: float) -> float | None:
+        """0..1 while a track holds the emotion (for a countdown), None when it does not."""
+        hold = self._holds.get(track_id)
+        if hold is None or hold.fired:
+            return None
+        hold_s = self.rule.hold_s
+        return 1.0 if hold_s == 0 else min(1.0, (now - hold.since) / hold_s)
+
+    def end_moments(self) -> None:
+        """A camera cut: every moment ends here; none carries over to the next shot."""
+        self._holds.clear()
+
+    def _allowed(self, star: str, now: float) -> bool:
+        while self._recent and now - self._recent[0] >= 60:
+            self._recent.popleft()
+        if len(self._recent) >= self.rule.max_per_minute:
+            return False
+        return now - self._last_fire.get(star, float("-inf")) >= self.rule.cooldown_s

@@ -61,3 +61,27 @@ def test_thousands_of_captures_load_without_freezing(qtbot, big_folder):
 
     panel.star.setCurrentIndex(panel.star.findText("Lisa"))
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1000, timeout=3000)
+
+
+def test_a_new_capture_joins_the_grid_without_listing_the_gallery_again(qtbot, tmp_path,
+                                                                         big_folder):
+    """Each capture of a run used to list every capture twice on the GUI thread."""
+    import shutil
+
+    from kpopcam.gui.gallery_panel import GalleryPanel
+
+    folder = tmp_path / "captures"
+    shutil.copytree(big_folder, folder)
+    panel = GalleryPanel(folder)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    with CaptureStore(folder) as engine_store:  # the engine's own connection, as in a run
+        rgb = np.full((120, 160, 3), 200, np.uint8)
+        capture = engine_store.save(rgb, rgb, "Rosé", "happy", 0.9, "concert.mp4", 7)
+    statements = []
+    panel.store._db.set_trace_callback(statements.append)
+    panel.add_capture(capture)
+    assert statements == []
+    assert panel.model.rowCount() == 2001
+    assert panel.model.captures[0].id == capture.id
+    assert panel.star.findData("Rosé") >= 0  # her name joins the star filter

@@ -27,7 +27,7 @@ def analyse_all(video, face_models, **rule):
 
 def test_star_smiling_is_recognised_on_one_track_and_fires(tmp_path, astronaut, face_models):
     video = write_video(tmp_path / "star.mp4", [(0.3, None, 1), (1.2, astronaut, 0.6)])
-    analyzer, analyses = analyse_all(video, face_models)
+    _, analyses = analyse_all(video, face_models)
     seen = [a.faces[0] for a in analyses if a.faces]
     assert len(seen) >= 10
     assert {f.track_id for f in seen} == {seen[0].track_id}  # one face, one track
@@ -36,8 +36,10 @@ def test_star_smiling_is_recognised_on_one_track_and_fires(tmp_path, astronaut, 
     fires = [fire for a in analyses for fire in a.fires]
     assert len(fires) == 1 and fires[0].star == STAR
     assert fires[0].now - fires[0].since >= 0.4
-    best = analyzer.best_frames.best(fires[0].track_id, fires[0].since, fires[0].now)
+    best = fires[0].best  # the fire carries the best frame of its moment, picture and all
     assert best is not None and best.score >= 0.5
+    assert fires[0].since <= best.timestamp <= fires[0].now
+    assert fires[0].frame.number == best.frame_number
 
 
 def test_unknown_face_is_seen_but_never_fires(tmp_path, cameraman, face_models):
@@ -72,10 +74,24 @@ def test_the_best_frame_of_the_moment_is_the_sharp_one(tmp_path, astronaut, face
     video = write_video(tmp_path / "focus.mp4", [
         (0.7, soft, 0.6, 150), (0.3, astronaut, 0.6, 150), (0.6, soft, 0.6, 150),
     ])
-    analyzer, analyses = analyse_all(video, face_models, hold_s=1.2)
+    _, analyses = analyse_all(video, face_models, hold_s=1.2)
     fire = next(f for a in analyses for f in a.fires)
-    best = analyzer.best_frames.best(fire.track_id, fire.since, fire.now)
-    assert best.frame_number in (7, 8, 9)
+    assert fire.best.frame_number in (7, 8, 9)
+
+
+def test_the_best_frame_is_chosen_from_the_whole_of_a_long_moment(tmp_path, astronaut,
+                                                                  face_models):
+    import cv2
+
+    soft = cv2.GaussianBlur(astronaut, (0, 0), 1.5)
+    # 10 fps: sharp only in the first 0.3 s of a 6 s hold (far longer than any ring buffer)
+    video = write_video(tmp_path / "long.mp4", [
+        (0.3, astronaut, 0.6, 150), *[(1.0, soft, 0.6, 150)] * 6,
+    ])
+    _, analyses = analyse_all(video, face_models, hold_s=5.5)
+    fire = next(f for a in analyses for f in a.fires)
+    assert fire.now - fire.since >= 5.5
+    assert fire.best.frame_number in (0, 1, 2, 3)
 
 
 def test_the_star_smiling_does_not_fire_a_rule_for_surprise(tmp_path, astronaut, face_models):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kpopcam.live.tracker import Track
-from kpopcam.live.trigger import BestFrameBuffer, Candidate, CaptureRule
+from kpopcam.live.trigger import Candidate, CaptureRule, Trigger
 from kpopcam.types import EMOTIONS, Face, StarMatch
 
 HAPPY = np.eye(len(EMOTIONS))[EMOTIONS.index("happy")]
@@ -21,7 +21,8 @@ def track(star: str | None, emotion: np.ndarray, track_id: int = 1) -> Track:
 
 def feed(rule: CaptureRule, timeline) -> list[float]:
     """timeline: (time, [tracks]); returns the times at which the rule fired."""
-    return [now for now, tracks in timeline for _ in rule.update(tracks, now)]
+    trigger = Trigger(rule)
+    return [now for now, tracks in timeline for _ in trigger.update(tracks, now)]
 
 
 def test_fires_after_the_hold_and_once_per_moment():
@@ -64,28 +65,43 @@ def test_captures_per_minute_are_capped():
 
 
 def test_hold_progress_counts_up_for_a_countdown():
-    rule = CaptureRule(star="Lisa", hold_s=1.0)
+    trigger = Trigger(CaptureRule(star="Lisa", hold_s=1.0))
     lisa = track("Lisa", HAPPY)
-    rule.update([lisa], 0.0)
-    rule.update([lisa], 0.5)
-    assert rule.hold_progress(lisa.id, 0.5) == 0.5
-    rule.update([track("Lisa", NEUTRAL)], 0.6)
-    assert rule.hold_progress(lisa.id, 0.6) is None
+    trigger.update([lisa], 0.0)
+    trigger.update([lisa], 0.5)
+    assert trigger.hold_progress(lisa.id, 0.5) == 0.5
+    trigger.update([track("Lisa", NEUTRAL)], 0.6)
+    assert trigger.hold_progress(lisa.id, 0.6) is None
+
+
+def test_a_new_rule_starts_every_hold_again_but_keeps_the_cooldown():
+    trigger = Trigger(CaptureRule(star="Lisa", hold_s=0.5, cooldown_s=10))
+    lisa = track("Lisa", HAPPY)
+    fired = [now for t in range(10) for now in [t / 10] if trigger.update([lisa], now)]
+    assert fired == [0.5]
+    trigger.apply(CaptureRule(star="Lisa", hold_s=0.2, cooldown_s=10))
+    assert trigger.hold_progress(lisa.id, 1.0) is None  # the old hold is gone
+    assert not any(trigger.update([lisa], t / 10) for t in range(10, 40))  # cooldown holds
 
 
 def candidate(n, score, sharpness=200.0, box=(100, 100, 200, 200)):
     return Candidate(n, n / 10, Face(box, 0.99), score, sharpness, (640, 480))
 
 
+def best_of(candidates) -> int:
+    """Feed one candidate a frame to a held moment; the frame number the fire carries."""
+    trigger = Trigger(CaptureRule(star="Lisa", hold_s=(len(candidates) - 1) / 10 - 1e-9))
+    lisa = track("Lisa", HAPPY)
+    for c in candidates:
+        fires = trigger.update([lisa], c.timestamp, None, {lisa.id: c})
+    return fires[0].best.frame_number
+
+
 def test_best_frame_prefers_the_emotion_then_sharpness_and_a_whole_face():
-    buffer = BestFrameBuffer()
-    buffer.add(1, candidate(1, 0.7))
-    buffer.add(1, candidate(2, 0.95, sharpness=150))
-    buffer.add(1, candidate(3, 0.95, sharpness=400))
-    buffer.add(1, candidate(4, 0.99, box=(-30, 100, 70, 200)))  # cut off at the left edge
-    assert buffer.best(1, 0, 1).frame_number == 3
-    assert buffer.best(1, 0, 1, available={1, 2}).frame_number == 2
-    assert buffer.best(2, 0, 1) is None
+    assert best_of([candidate(0, 0.7), candidate(1, 0.95, sharpness=150),
+                    candidate(2, 0.95, sharpness=400),
+                    candidate(3, 0.99, box=(-30, 100, 70, 200))]) == 2  # 3: cut off
+    assert best_of([candidate(0, 0.7), candidate(1, 0.95, sharpness=150)]) == 1
 
 
 def test_one_poor_look_does_not_make_a_known_star_unknown():
