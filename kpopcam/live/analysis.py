@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from kpopcam.live.shots import ShotChangeDetector
 from kpopcam.live.sources import Frame
 from kpopcam.live.tracker import FaceTracker, Track
 from kpopcam.live.trigger import Candidate, CaptureRule, Fire, Trigger
@@ -51,6 +52,8 @@ class FaceModels:
     gallery: object
     emotion: object
     flip: bool = True
+    # a track's new embedding below this similarity to its own earlier ones is a new person
+    same_person: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class FrameAnalyzer:
         self._pool = ThreadPoolExecutor(1, "kpopcam-detect", _one_torch_thread) if (
             background_detection) else None
         self._pending: Future | None = None
+        self.shots = ShotChangeDetector()
+        self._shot_started = float("-inf")
 
     @property
     def rule(self) -> CaptureRule:
@@ -103,7 +108,12 @@ class FrameAnalyzer:
         stage: dict[str, float] = {}
         image = frame.image
         now = frame.timestamp
+        with _timed(stage, "shot"):
+            if self.shots.is_cut(image):
+                self._new_shot(now)
         detection = self._detection(frame)
+        if detection is not None and detection.timestamp < self._shot_started:
+            detection = None  # found on a frame of the shot before the cut
         if detection is not None:
             stage["detect"] = detection.ms
             with _timed(stage, "identify"):
@@ -122,10 +132,27 @@ class FrameAnalyzer:
                 track.smooth_emotion(reading.probabilities, self.smoothing)
         with _timed(stage, "trigger"):
             candidates = self._candidates(frame, tracks, readings)
-            fires = self.trigger.update(tracks, now, frame, candidates)
+            fires = [f for f in self.trigger.update(tracks, now, frame, candidates)
+                     if self._verified(f)]
         size = (image.shape[1], image.shape[0])
         reports = [self._report(t, now) for t in tracks]
         return Analysis(frame.number, now, size, reports, stage, fires, self.rule)
+
+    def _new_shot(self, now: float) -> None:
+        """A camera cut ends every track, hold and moment: no name survives it."""
+        self._shot_started = now
+        self.tracker.reset()
+        self.trigger.end_moments()
+
+    def _verified(self, fire: Fire) -> bool:
+        """The face of the frame about to be saved is checked against the star once more:
+        a fan never gets a portrait of someone else with the star's name on it."""
+        if fire.best is None:
+            return False
+        rgb = cv2.cvtColor(fire.frame.image, cv2.COLOR_BGR2RGB)
+        embedding = self.models.embedder.embed_faces(rgb, [fire.best.face],
+                                                     flip=self.models.flip)[0]
+        return self.models.gallery.match(embedding).name == fire.star
 
     def _detection(self, frame: Frame) -> _Detection | None:
         """Faces found on this frame (inline), or the newest finished background detection;
@@ -152,7 +179,11 @@ class FrameAnalyzer:
         embeddings = self.models.embedder.embed_faces(rgb, [faces[i] for i in todo],
                                                       flip=self.models.flip)
         for i, embedding in zip(todo, embeddings, strict=True):
-            tracks[i].add_vote(self.models.gallery.match(embedding), now)
+            track = tracks[i]
+            if not track.looks_like(embedding, self.models.same_person):
+                track.forget_identity()
+                self.trigger.end_moment(track.id)
+            track.add_vote(self.models.gallery.match(embedding), now, embedding)
 
     def _candidates(self, frame: Frame, tracks, readings) -> dict[int, Candidate]:
         """This frame as a candidate picture for each track of the chosen star."""

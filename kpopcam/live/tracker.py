@@ -29,6 +29,7 @@ class Track:
     detected_at: float = float("-inf")  # ... and when
     last_embedded: float = float("-inf")
     emotion: np.ndarray | None = None  # smoothed probabilities in EMOTIONS order
+    embeddings: list[np.ndarray] = field(default_factory=list)  # unit vectors, newest last
 
     @property
     def star(self) -> str | None:
@@ -45,9 +46,24 @@ class Track:
         sims = [v.similarity for v in self.votes if v.name == self.star]
         return float(np.mean(sims)) if sims else 0.0
 
-    def add_vote(self, match: StarMatch, now: float) -> None:
+    def add_vote(self, match: StarMatch, now: float, embedding: np.ndarray | None = None) -> None:
         self.votes = [*self.votes, match][-MAX_VOTES:]
         self.last_embedded = now
+        if embedding is not None:
+            self.embeddings = [*self.embeddings, _unit(embedding)][-MAX_VOTES:]
+
+    def looks_like(self, embedding: np.ndarray, min_similarity: float) -> bool:
+        """Whether a new embedding is still the person this track has been (True while the
+        track has none): a new face in the same spot is not."""
+        if not self.embeddings:
+            return True
+        mean = _unit(np.mean(self.embeddings, axis=0))
+        return float(mean @ _unit(embedding)) >= min_similarity
+
+    def forget_identity(self) -> None:
+        """Someone else is here now: no name, no vote, no emotion carries over."""
+        self.votes, self.embeddings, self.emotion = [], [], None
+        self.last_embedded = float("-inf")
 
     def smooth_emotion(self, probabilities: np.ndarray, weight: float) -> None:
         p = np.asarray(probabilities, dtype=np.float32)
@@ -82,6 +98,10 @@ class FaceTracker:
         self.tracks = [t for t in self.tracks if now - t.last_seen <= MAX_MISSED_S]
         self._seen = seen
         return seen
+
+    def reset(self) -> None:
+        """A camera cut: every track ends; faces after it start new ones."""
+        self.tracks, self._seen = [], []
 
     def predict(self, now: float) -> list[Face]:
         """Where the faces seen last are now, moved at their recent speed: used on frames
@@ -119,3 +139,8 @@ def _move(track: Track, face: Face, now: float, detected: bool) -> None:
             track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
         track.detected, track.detected_at = face, now
     track.face, track.last_seen = face, max(track.last_seen, now)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32).reshape(-1)
+    return v / max(float(np.linalg.norm(v)), 1e-12)

@@ -145,6 +145,10 @@ class Trigger:
         """A camera cut: every moment ends here; none carries over to the next shot."""
         self._holds.clear()
 
+    def end_moment(self, track_id: int) -> None:
+        """This track is somebody else now: its moment ends."""
+        self._holds.pop(track_id, None)
+
     def _allowed(self, star: str, now: float) -> bool:
         while self._recent and now - self._recent[0] >= 60:
             self._recent.popleft()
