@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from kpopcam.models import build
+from training import report_nets  # noqa: F401  (registers the report's networks by name)
 from training.fer2013 import DEFAULT_ROOT, FerSplit, load
 from training.train_emotion import CHECKPOINTS, REPO, Recipe, fit, per_class_recall, resized
 

@@ -8,19 +8,27 @@ import importlib
 ARCHITECTURES: dict[str, str] = {
     "EmotionCNN": "emotion_cnn:EmotionCNN",
     "EmotionEnsemble": "emotion_cnn:EmotionEnsemble",
-    "ReportMLP": "report_nets:ReportMLP",
-    "ReportCNN2": "report_nets:ReportCNN2",
-    "ReportCNN3": "report_nets:ReportCNN3",
     "PortraitUNet": "unet:PortraitUNet",
 }
 
 
+_REGISTERED: dict[str, type] = {}  # architectures that live outside the app (training/)
+
+
+def register(name: str, architecture: type) -> type:
+    """Make an architecture defined elsewhere (training's experiments) buildable by name."""
+    _REGISTERED[name] = architecture
+    return architecture
+
+
 def build(name: str, arguments: dict | None = None):
     """Instantiate the architecture a model card names, with the card's arguments."""
+    if name in _REGISTERED:
+        return _REGISTERED[name](**(arguments or {}))
     try:
         target = ARCHITECTURES[name]
     except KeyError:
-        known = ", ".join(sorted(ARCHITECTURES)) or "none"
+        known = ", ".join(sorted({*ARCHITECTURES, *_REGISTERED})) or "none"
         raise KeyError(f"unknown architecture {name!r} (known: {known})") from None
     module_name, class_name = target.split(":")
     module = importlib.import_module(f"kpopcam.models.{module_name}")

@@ -1,12 +1,15 @@
 """The seed report's networks, rebuilt for its experiment grid (training/report_grid.py).
 
 All take grey faces (in_channels 1) or grey + Canny edges (2) of side `side` (32 or 48).
+They serve training only, so they live here, registered with kpopcam.models.build by name.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from kpopcam.models import register
 
 
 class ReportMLP(nn.Module):
@@ -81,3 +84,7 @@ def _head(features: int, hidden: int, dropout: float, classes: int) -> nn.Sequen
         nn.Flatten(), nn.Dropout(dropout), nn.Linear(features, hidden), nn.ReLU(inplace=True),
         nn.Dropout(dropout), nn.Linear(hidden, classes),
     )
+
+
+for _architecture in (ReportMLP, ReportCNN2, ReportCNN3):
+    register(_architecture.__name__, _architecture)
