@@ -38,6 +38,8 @@ from training.moment_scoring import (
     SeenFace,
     Truth,
     box_centre,
+    capture_is_right,
+    caught_moments,
     score_captures,
     score_frame,
 )
@@ -142,14 +144,20 @@ def run_clip(clip: Clip, settings, models) -> ClipRun:
     return ClipRun(source.fps, frames, captures)
 
 
-def score_run(clip: Clip, run: ClipRun, names: bool = True, hold_s: float = 0.5) -> Score:
+def slack_frames(fps: float) -> int:
+    """How long after a moment's end its capture may fall: the default hold time."""
+    from kpopcam.settings import Settings
+
+    return math.ceil(Settings().trigger.hold_s * fps)
+
+
+def score_run(clip: Clip, run: ClipRun, names: bool = True) -> Score:
     score = Score()
     if names:
         score.clips = 1
         for number, faces in sorted(run.frames.items()):
             score += score_frame(clip.truth, number, faces)
-    slack = math.ceil(hold_s * run.fps)
-    score += score_captures(clip.truth, run.captures, slack)
+    score += score_captures(clip.truth, run.captures, slack_frames(run.fps))
     if not names:
         score.moments = 0  # the first run counted them
     return score
@@ -167,8 +175,7 @@ def score_clip(clip: Clip, models, detector, work: Path) -> tuple[Score, list[Cl
             for i, emotion in enumerate(emotions):
                 settings = clip_settings(clip, emotion, Path(tmp) / f"captures-{emotion}")
                 run = run_clip(clip, settings, dataclasses.replace(models, gallery=gallery))
-                score += score_run(clip, _only(run, emotion), names=i == 0,
-                                   hold_s=settings.trigger.hold_s)
+                score += score_run(clip, _only(run, emotion), names=i == 0)
                 runs.append(run)
         finally:
             gallery.close()
@@ -176,6 +183,19 @@ def score_clip(clip: Clip, models, detector, work: Path) -> tuple[Score, list[Cl
         print(f"{clip.name}: {len(runs[0].frames)} frames analysed, truth.json says "
               f"{clip.truth.frames}", file=sys.stderr)
     return score, runs
+
+
+def details(clip: Clip, runs: list[ClipRun]) -> str:
+    """Each capture (frame, emotion, wrong or not) and the moments missed."""
+    captures = [c for run in runs for c in run.captures]
+    right = [c for c in captures if capture_is_right(clip.truth, c)]
+    caught = caught_moments(clip.truth, right, slack_frames(runs[0].fps))
+    missed = [f"{m.star} {m.emotion} {m.first}-{m.last}" for m in clip.truth.moments
+              if m not in caught]
+    saved = [f"{c.star} {c.emotion} at {c.frame}" + ("" if c in right else " (WRONG)")
+             for c in captures]
+    return (f"  {clip.name}: captures: {', '.join(saved) or 'none'}; moments missed: "
+            f"{', '.join(missed) or 'none'}")
 
 
 def _only(run: ClipRun, emotion: str) -> ClipRun:
@@ -226,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="eval_moments-") as work:
         for clip in clips:
             start = time.monotonic()
-            score, _ = score_clip(clip, models, detector, Path(work))
+            score, runs = score_clip(clip, models, detector, Path(work))
             total += score
-            print(table_row(clip.name, score), f" ({time.monotonic() - start:.0f} s)",
-                  flush=True)
+            print(table_row(clip.name, score), f" ({time.monotonic() - start:.0f} s)")
+            print(details(clip, runs), flush=True)
     print(table_row("total", total))
     if args.json:
         print(json.dumps(total.as_dict()))

@@ -157,13 +157,15 @@ def capture_is_right(truth: Truth, capture: SavedCapture) -> bool:
 def score_captures(truth: Truth, captures: Iterable[SavedCapture], slack: int = 0) -> Score:
     captures = list(captures)
     right = [c for c in captures if capture_is_right(truth, c)]
-    caught = sum(
-        any(c.star == m.star and c.emotion == m.emotion and m.first <= c.frame <= m.last + slack
-            for c in right)
-        for m in truth.moments
-    )
     return Score(captures=len(captures), wrong_captures=len(captures) - len(right),
-                 moments=len(truth.moments), caught=caught)
+                 moments=len(truth.moments), caught=len(caught_moments(truth, right, slack)))
+
+
+def caught_moments(truth: Truth, right: list[SavedCapture], slack: int = 0) -> list[Span]:
+    """The moments that one of these (right) captures falls in."""
+    return [m for m in truth.moments
+            if any(c.star == m.star and c.emotion == m.emotion
+                   and m.first <= c.frame <= m.last + slack for c in right)]
 
 
 def box_centre(box: Box) -> tuple[float, float]:
