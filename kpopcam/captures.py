@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS captures (
     source TEXT NOT NULL,
     frame INTEGER NOT NULL,
     original TEXT NOT NULL UNIQUE,
-    portrait TEXT NOT NULL UNIQUE
+    portrait TEXT NOT NULL UNIQUE,
+    face_box TEXT  -- the star's face: JSON [x1, y1, x2, y2] in frame pixels; NULL in old rows
 );
 CREATE INDEX IF NOT EXISTS captures_taken ON captures(taken);
 """
@@ -61,6 +62,7 @@ class Capture:
     frame: int
     original: Path
     portrait: Path
+    face_box: tuple[float, float, float, float] | None = None  # the star's face, frame pixels
 
     @property
     def folder(self) -> Path:
@@ -68,8 +70,8 @@ class Capture:
 
     @property
     def facts(self) -> dict:
-        return {"star": self.star, "emotion": self.emotion, "score": round(self.score, 4),
-                "taken": self.taken, "source": self.source, "frame": self.frame}
+        return capture_facts(self.star, self.emotion, self.score, self.taken, self.source,
+                             self.frame, self.face_box)
 
 
 class CaptureStore:
@@ -80,6 +82,7 @@ class CaptureStore:
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        self._add_face_box_column()
         self.reconcile()
 
     def close(self) -> None:
@@ -92,12 +95,13 @@ class CaptureStore:
         self.close()
 
     def save(self, original_rgb: np.ndarray, portrait_rgb: np.ndarray, star: str, emotion: str,
-             score: float, source: str, frame: int, taken: float | None = None) -> Capture:
-        """Write both JPEGs, then the index row; on any failure nothing of it remains."""
+             score: float, source: str, frame: int, taken: float | None = None,
+             face_box: tuple[float, float, float, float] | None = None) -> Capture:
+        """Write both JPEGs, then the index row; on any failure nothing of it remains.
+        face_box: the star's face (x1, y1, x2, y2) in the original's pixels."""
         taken = time.time() if taken is None else taken
         stem = self._free_stem(file_stem(taken, star, emotion))
-        facts = {"star": star, "emotion": emotion, "score": round(float(score), 4),
-                 "taken": taken, "source": source, "frame": int(frame)}
+        facts = capture_facts(star, emotion, score, taken, source, frame, face_box)
         original, portrait = self.folder / f"{stem}.jpg", self.folder / f"{stem}_portrait.jpg"
         written: list[Path] = []
         try:
@@ -114,7 +118,7 @@ class CaptureStore:
                     from exc
             raise
         return Capture(row_id, star, emotion, float(score), taken, source, int(frame),
-                       original, portrait)
+                       original, portrait, _box(facts.get("face_box")))
 
     def list(self, star: str | None = None, emotion: str | None = None,
              since: float | None = None, until: float | None = None) -> list[Capture]:
@@ -171,18 +175,27 @@ class CaptureStore:
         return dropped, adopted
 
     def _insert(self, facts: dict, original: Path, portrait: Path) -> int:
+        box = _box(facts.get("face_box"))
         cursor = self._db.execute(
-            "INSERT INTO captures(star, emotion, score, taken, source, frame, original, portrait)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO captures(star, emotion, score, taken, source, frame, original, portrait,"
+            " face_box) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (unicodedata.normalize("NFC", facts["star"]), facts["emotion"], facts["score"],
-             facts["taken"], facts["source"], facts["frame"], original.name, portrait.name),
+             facts["taken"], facts["source"], facts["frame"], original.name, portrait.name,
+             json.dumps(list(box)) if box else None),
         )
         return int(cursor.lastrowid)
 
     def _capture(self, row) -> Capture:
-        id_, star, emotion, score, taken, source, frame, original, portrait = row
+        id_, star, emotion, score, taken, source, frame, original, portrait, face_box = row
         return Capture(id_, star, emotion, score, taken, source, frame,
-                       self.folder / original, self.folder / portrait)
+                       self.folder / original, self.folder / portrait,
+                       _box(json.loads(face_box)) if face_box else None)
+
+    def _add_face_box_column(self) -> None:
+        """An index made before captures carried their face box gains the column (NULL)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(captures)")}
+        if "face_box" not in columns:
+            self._db.execute("ALTER TABLE captures ADD COLUMN face_box TEXT")
 
     def _free_stem(self, stem: str) -> str:
         candidate, n = stem, 1
@@ -190,6 +203,25 @@ class CaptureStore:
             n += 1
             candidate = f"{stem}-{n}"
         return candidate
+
+
+def capture_facts(star: str, emotion: str, score: float, taken: float, source: str,
+                  frame: int, face_box=None) -> dict:
+    """What the index and each image's metadata say about a capture."""
+    facts = {"star": star, "emotion": emotion, "score": round(float(score), 4),
+             "taken": taken, "source": source, "frame": int(frame)}
+    if face_box is not None:
+        facts["face_box"] = [round(float(v), 1) for v in face_box]
+    return facts
+
+
+def _box(value) -> tuple[float, float, float, float] | None:
+    """A face box read back from JSON, or None when it is missing or malformed."""
+    try:
+        box = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return box if len(box) == 4 else None
 
 
 def file_stem(taken: float, star: str, emotion: str) -> str:

@@ -136,3 +136,53 @@ def test_index_and_files_agree_after_the_writer_is_killed_mid_write(tmp_path):
         # a file written just before the kill either has its pair and is indexed, or is alone
         assert len(on_disk - indexed) <= 1
         assert not list(folder.glob(".*.tmp"))
+
+
+BOX = (181.5, 42.0, 293.5, 190.5)  # about where the astronaut's face is
+
+
+def test_the_stars_face_box_goes_with_the_capture_into_index_and_metadata(tmp_path, picture):
+    with CaptureStore(tmp_path) as store:
+        capture = store.save(*picture, "Lisa", "happy", 0.9, "s", 7, face_box=BOX)
+        assert capture.face_box == BOX
+        assert store.get(capture.id).face_box == BOX
+    assert read_facts(capture.original)["face_box"] == list(BOX)
+    assert read_facts(capture.portrait)["face_box"] == list(BOX)
+
+
+def test_a_rebuilt_index_reads_the_face_box_back_from_the_images(tmp_path, picture):
+    with CaptureStore(tmp_path) as store:
+        store.save(*picture, "Lisa", "happy", 0.9, "s", 7, face_box=BOX)
+    (tmp_path / "captures.sqlite").unlink()
+    for extra in tmp_path.glob("captures.sqlite-*"):
+        extra.unlink()
+    with CaptureStore(tmp_path) as rebuilt:
+        [capture] = rebuilt.list()
+        assert (capture.frame, capture.face_box) == (7, BOX)
+
+
+def test_an_index_made_before_face_boxes_opens_and_gains_the_column(tmp_path, picture):
+    import sqlite3
+
+    from kpopcam.captures import write_jpeg_atomic
+
+    old_facts = {"star": "Lisa", "emotion": "happy", "score": 0.9, "taken": 1000.0,
+                 "source": "s", "frame": 3}
+    for name in ("old.jpg", "old_portrait.jpg"):
+        write_jpeg_atomic(tmp_path / name, picture[0], old_facts)
+    db = sqlite3.connect(tmp_path / "captures.sqlite")
+    db.executescript("""
+        CREATE TABLE captures (id INTEGER PRIMARY KEY, star TEXT NOT NULL,
+            emotion TEXT NOT NULL, score REAL NOT NULL, taken REAL NOT NULL,
+            source TEXT NOT NULL, frame INTEGER NOT NULL, original TEXT NOT NULL UNIQUE,
+            portrait TEXT NOT NULL UNIQUE);
+        INSERT INTO captures(star, emotion, score, taken, source, frame, original, portrait)
+            VALUES ('Lisa', 'happy', 0.9, 1000.0, 's', 3, 'old.jpg', 'old_portrait.jpg');
+    """)
+    db.close()
+    with CaptureStore(tmp_path) as store:
+        [old] = store.list()
+        assert (old.frame, old.face_box) == (3, None)
+        new = store.save(*picture, "Lisa", "happy", 0.9, "s", 8, face_box=BOX)
+    with CaptureStore(tmp_path) as again:  # migrated once: opening again changes nothing
+        assert {c.id: c.face_box for c in again.list()} == {old.id: None, new.id: BOX}

@@ -25,7 +25,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--emotion", choices=EMOTIONS, help="the emotion to catch (default: happy)")
     p.add_argument("--out", type=Path, help="capture folder (default: the settings')")
     p.add_argument("--fast", action="store_true",
-                   help="read a video file as fast as possible instead of at its own frame rate")
+                   help="read a video file as fast as it can be analysed, every frame, instead "
+                   "of at its own frame rate")
     p.set_defaults(run=run)
 
 
@@ -46,7 +47,8 @@ def run(args) -> int:
         source = open_source(args.source, realtime=not args.fast)
         print("loading models...", file=sys.stderr)
         engine = build_engine(settings, source, load_face_models(settings, gallery),
-                              load_portrait_maker(settings), capture_folder=args.out)
+                              load_portrait_maker(settings), capture_folder=args.out,
+                              every_frame=args.fast)
     except (SourceError, GalleryError, WeightsError) as exc:
         return fail(str(exc))
     target = f"{settings.trigger.star or 'any star'} looking {settings.trigger.emotion}"

@@ -84,12 +84,17 @@ class Engine:
         on_analysis: Callable[[Analysis], None] | None = None,
         on_capture: Callable[[Capture], None] | None = None,
         on_capture_error: Callable[[str], None] | None = None,
+        every_frame: bool = False,
     ):
         self.source, self.analyzer = source, analyzer
         self.portraits, self.store = portraits, store
         self.on_frame, self.on_analysis, self.on_capture = on_frame, on_analysis, on_capture
         self.on_capture_error = on_capture_error
         self.stats = EngineStats()
+        # every_frame: batch work (a file read as fast as it decodes): the source waits for
+        # the analysis to take each frame, so none is dropped and they are analysed in order
+        self.every_frame = every_frame
+        self._taken = -1  # number of the last frame the analysis took
         self._latest: Frame | None = None
         self._latest_ready = threading.Condition()
         self._source_done = threading.Event()
@@ -160,6 +165,8 @@ class Engine:
         try:
             for frame in self.source.frames():
                 with self._latest_ready:
+                    while self.every_frame and self._untaken() and not self._stop.is_set():
+                        self._latest_ready.wait(0.1)
                     self._latest = frame
                     self.stats.frames_in += 1
                     self._latest_ready.notify_all()
@@ -207,10 +214,15 @@ class Engine:
             while True:
                 frame = self._latest
                 if frame is not None and frame.number > last_number:
+                    self._taken = frame.number
+                    self._latest_ready.notify_all()
                     return frame
                 if self._source_done.is_set() or self._stop.is_set():
                     return None
                 self._latest_ready.wait(0.1)
+
+    def _untaken(self) -> bool:
+        return self._latest is not None and self._latest.number > self._taken
 
     def _capture_loop(self) -> None:
         import torch
@@ -245,7 +257,7 @@ class Engine:
             return None
         portrait = self.portraits.render(rgb, best.face) if self.portraits else rgb
         return self.store.save(rgb, portrait, fire.star, fire.emotion, best.score,
-                               self.source.name, best.frame_number)
+                               self.source.name, best.frame_number, face_box=best.face.box)
 
 
 class RecentCaptures:

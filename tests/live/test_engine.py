@@ -90,3 +90,23 @@ def test_the_same_picture_twice_in_a_moment_is_a_duplicate(astronaut):
     assert not recent.is_duplicate(STAR, 3.0, darker)  # another picture
     assert not recent.is_duplicate(STAR, 20.0, darker.copy())  # long after: a new moment
     assert not recent.is_duplicate("Other", 20.5, darker.copy())  # another star
+
+
+def test_every_frame_mode_analyses_each_frame_in_order(tmp_path, astronaut, face_models):
+    """Batch work (a file read as fast as it decodes): nothing is dropped, and the saved
+    capture says where the star's face is."""
+    video = write_video(tmp_path / "batch.mp4", [(0.5, None, 1), (2.5, astronaut, 0.6)])
+    rule = CaptureRule(star=STAR, emotion="happy", min_score=0.5, hold_s=0.3, cooldown_s=1.0)
+    analysed = []
+    engine = Engine(VideoFileSource(video, realtime=False), FrameAnalyzer(face_models, rule),
+                    store=CaptureStore(tmp_path / "caps"), every_frame=True,
+                    on_analysis=lambda a: analysed.append(a.frame_number))
+    engine.start()
+    assert engine.wait(timeout=300), "engine did not finish"
+    assert engine.error is None
+    assert analysed == list(range(30))
+    assert engine.stats.frames_in == engine.stats.frames_analysed == 30
+    [capture] = engine.store.list()
+    x1, y1, x2, y2 = capture.face_box
+    # the photo sits at x 120-427 (drifting right), y 60-367 of the 640x480 frame
+    assert 120 < (x1 + x2) / 2 < 440 and 60 < (y1 + y2) / 2 < 367
