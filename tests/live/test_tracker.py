@@ -40,3 +40,27 @@ def test_faces_far_apart_are_different_tracks_and_gone_faces_are_dropped():
     assert tracker.predict(0.6) == []
     tracker.update([], 1.0)
     assert tracker.tracks == []
+
+
+def test_a_track_knows_when_its_face_becomes_someone_else():
+    import numpy as np
+
+    from kpopcam.types import StarMatch
+
+    tracker = FaceTracker()
+    track = tracker.update([face(100)], 0.0)[0]
+    her, turned, him = np.eye(4)[0], np.array([0.9, 0.3, 0, 0]), np.eye(4)[2]
+    assert track.looks_like(her, 0.6)  # nothing to compare with yet
+    track.add_vote(StarMatch("Lisa", 0.9), 0.0, her)
+    assert track.looks_like(turned, 0.6)  # the same person, turned a little
+    assert not track.looks_like(him, 0.6)
+    track.forget_identity()
+    assert track.star is None and track.votes == [] and track.emotion is None
+
+
+def test_a_cut_ends_every_track():
+    tracker = FaceTracker()
+    first = tracker.update([face(100)], 0.0)[0]
+    tracker.reset()
+    assert tracker.predict(0.1) == []
+    assert tracker.update([face(100)], 0.1)[0] is not first
