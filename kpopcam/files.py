@@ -7,6 +7,7 @@ target is either the old file or the whole new one.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -48,3 +49,26 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_REASONS = {
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a file of that name is in the way",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOENT: "there is no such file or folder",
+    errno.EACCES: "you have no permission to use it",
+    errno.EPERM: "the system does not allow writing there",
+    errno.EROFS: "the disk is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "your disk quota is used up",
+}
+
+
+def reason_of(exc: OSError) -> str:
+    """What went wrong with a file or folder, in words for a fan (no path)."""
+    return _REASONS.get(exc.errno) or exc.strerror or str(exc)
+
+
+def why(exc: OSError) -> str:
+    """'PATH: reason' for a failed file operation."""
+    return f"{exc.filename}: {reason_of(exc)}" if exc.filename else reason_of(exc)

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
+from pathlib import Path
 
+from kpopcam.files import reason_of
 from kpopcam.settings import Settings, data_dir
 from kpopcam.stars import GalleryError, StarGallery
 
 
+def gallery_path(args) -> Path:
+    return Path(args.gallery or data_dir() / "stars.sqlite")
+
+
 def open_gallery(args) -> StarGallery:
+    """The star gallery the settings (or --gallery) name; a file that cannot be used is a
+    GalleryError in words for a fan."""
     settings: Settings = args.settings
-    path = args.gallery or data_dir() / "stars.sqlite"
-    return StarGallery(path, embedder=settings.identity.weights,
-                       threshold=settings.identity.threshold)
+    path = gallery_path(args)
+    try:
+        return StarGallery(path, embedder=settings.identity.weights,
+                           threshold=settings.identity.threshold)
+    except sqlite3.Error as exc:
+        raise GalleryError(f"the star gallery {path} cannot be opened: it is not a kpopcam "
+                           f"gallery, or it is damaged ({exc})") from exc
+    except OSError as exc:
+        raise GalleryError(f"the star gallery {path} cannot be opened: "
+                           f"{reason_of(exc)}") from exc
 
 
 def make_detector(settings: Settings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tqdm import tqdm
 
 from kpopcam.commands.common import fail, make_detector, make_embedder, open_gallery
-from kpopcam.images import photos_in
+from kpopcam.images import ImageReadError, photos_in
 from kpopcam.stars import GalleryError
 
 
@@ -24,7 +24,10 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from kpopcam.vision.weights import WeightsError  # imports torch: only when enrolling
 
-    photos = photos_in(args.photos)
+    try:
+        photos = photos_in(args.photos)
+    except ImageReadError as exc:
+        return fail(str(exc), 2)
     if not photos:
         return fail("no photos found in " + ", ".join(args.photos))
     try:
