@@ -34,6 +34,18 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def writable_folder(path: Path | str) -> Path:
+    """The folder, made if missing, after checking that a file can be written in it; an
+    OSError (with the path) if not. Commands call it before hours of work, not after."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):
+        pass
+    return path
+
+
 def write_bytes_atomic(path: Path | str, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
@@ -52,7 +64,7 @@ def _fsync(path: Path) -> None:
 
 
 _REASONS = {
-    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.ENOTDIR: "a file is in the way where a folder should be",
     errno.EEXIST: "a file of that name is in the way",
     errno.EISDIR: "it is a folder, not a file",
     errno.ENOENT: "there is no such file or folder",

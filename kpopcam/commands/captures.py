@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kpopcam.captures import CaptureError, CaptureStore
 from kpopcam.commands.common import fail
-from kpopcam.files import atomic_path, why
+from kpopcam.files import atomic_path, why, writable_folder
 from kpopcam.types import EMOTIONS
 
 
@@ -73,11 +73,9 @@ def _list(store, args) -> int:
 
 def _export(store, args) -> int:
     captures = _selected(store, args)
-    if args.to.exists() and not args.to.is_dir():
-        return fail(f"cannot export to {args.to}: it is a file, not a folder")
     copied = 0
     try:
-        args.to.mkdir(parents=True, exist_ok=True)
+        writable_folder(args.to)
         for c in captures:
             for path in (c.portrait, c.original) if args.originals else (c.portrait,):
                 with atomic_path(args.to / path.name) as tmp:

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kpopcam.commands.common import fail
-from kpopcam.files import atomic_path, reason_of
+from kpopcam.files import atomic_path, reason_of, writable_folder
 from kpopcam.images import ImageReadError, photos_in
 
 
@@ -84,12 +84,10 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"portrait: {exc}", 2)
     if not photos:
         return fail("portrait: no photos found in the inputs", 2)
-    if args.out.exists() and not args.out.is_dir():
-        return fail(f"portrait: --out {args.out} is a file, not a folder", 2)
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
+        writable_folder(args.out)
     except OSError as exc:
-        return fail(f"portrait: the folder {args.out} cannot be made: {reason_of(exc)}", 2)
+        return fail(f"portrait: cannot write portraits into {args.out}: {reason_of(exc)}", 2)
     torch.set_num_threads(1)
     try:
         maker = PortraitMaker(PersonSegmenter.from_weights(args.weights), options)
@@ -103,29 +101,24 @@ def _portraits(photos: list[Path], maker, out: Path) -> int:
     at the first file that cannot be written, keeping those already written."""
     from tqdm import tqdm
 
-    from kpopcam.vision.portrait import blur_background
-
     failed, taken, copied = [], set(), 0
-    for done, photo in enumerate(tqdm(photos, desc="portraits", unit="photo")):
-        try:
-            pixels, metadata = read_photo(photo)
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-            failed.append(photo)
-            tqdm.write(f"skipped {photo}: not a readable photo ({exc})", file=sys.stderr)
-            continue
-        alpha = maker.subject_alpha(pixels)
-        try:
-            if alpha is None:  # nobody to keep sharp: the photo as it is, byte for byte
-                with atomic_path(output_path(photo, out, taken, photo.suffix.lower())) as tmp:
-                    shutil.copyfile(photo, tmp)
-                copied += 1
-            else:
-                portrait = blur_background(pixels, alpha, maker.options)
-                with atomic_path(output_path(photo, out, taken)) as tmp:
-                    Image.fromarray(portrait).save(tmp, format="JPEG", quality=95, **metadata)
-        except OSError as exc:
-            return fail(f"portrait: {photo.name} could not be written to {out}: "
-                        f"{reason_of(exc)}; {done - len(failed)} portrait(s) written before it")
+    with tqdm(photos, desc="portraits", unit="photo") as bar:
+        for done, photo in enumerate(bar):
+            try:
+                pixels, metadata = read_photo(photo)
+            except (OSError, UnidentifiedImageError, ValueError,
+                    Image.DecompressionBombError) as exc:
+                failed.append(photo)
+                tqdm.write(f"skipped {photo}: not a readable photo ({exc})", file=sys.stderr)
+                continue
+            alpha = maker.subject_alpha(pixels)
+            try:
+                copied += _write(photo, pixels, metadata, alpha, maker.options, out, taken)
+            except OSError as exc:
+                bar.close()
+                return fail(f"portrait: {photo.name} could not be written to {out}: "
+                            f"{reason_of(exc)}; {done - len(failed)} portrait(s) written "
+                            "before it are kept")
     written = len(photos) - len(failed)
     print(
         f"{written} portrait(s) written to {out}"
@@ -133,3 +126,17 @@ def _portraits(photos: list[Path], maker, out: Path) -> int:
         + (f", {len(failed)} file(s) skipped" if failed else "")
     )
     return 1 if failed else 0
+
+
+def _write(photo: Path, pixels, metadata: dict, alpha, options, out: Path, taken) -> int:
+    """Writes one portrait; 1 when the photo was copied unchanged (nobody to keep sharp)."""
+    from kpopcam.vision.portrait import blur_background
+
+    if alpha is None:  # the photo as it is, byte for byte
+        with atomic_path(output_path(photo, out, taken, photo.suffix.lower())) as tmp:
+            shutil.copyfile(photo, tmp)
+        return 1
+    portrait = blur_background(pixels, alpha, options)
+    with atomic_path(output_path(photo, out, taken)) as tmp:
+        Image.fromarray(portrait).save(tmp, format="JPEG", quality=95, **metadata)
+    return 0
