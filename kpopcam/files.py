@@ -65,7 +65,7 @@ def _fsync(path: Path) -> None:
 
 _REASONS = {
     errno.ENOTDIR: "a file is in the way where a folder should be",
-    errno.EEXIST: "a file of that name is in the way",
+    errno.EEXIST: "a file is in the way where a folder should be",
     errno.EISDIR: "it is a folder, not a file",
     errno.ENOENT: "there is no such file or folder",
     errno.EACCES: "you have no permission to use it",

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from kpopcam.commands.common import fail, open_gallery
-from kpopcam.files import why
+from kpopcam.files import reason_of, why
 from kpopcam.stars import GalleryError
 
 
@@ -66,7 +66,7 @@ def _export(gallery, args) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         gallery.export(target)
     except (OSError, sqlite3.Error) as exc:
-        reason = why(exc) if isinstance(exc, OSError) else str(exc)
+        reason = reason_of(exc) if isinstance(exc, OSError) else str(exc)
         return fail(f"the gallery could not be written to {target}: {reason}")
     print(f"gallery written to {target}")
     return 0

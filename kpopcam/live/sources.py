@@ -201,7 +201,7 @@ class ImageFolderSource(FrameSource):
     repeated as frames at `fps` (so that an emotion can hold long enough to be caught), at
     that pace in real time (`realtime=True`, as a fan would watch them) or at once (batch)."""
 
-    def __init__(self, folder: str | Path, seconds_per_image: float = 1.0, fps: float = 5.0,
+    def __init__(self, folder: str | Path, seconds_per_image: float = 1.0, fps: float = 10.0,
                  realtime: bool = True):
         super().__init__()
         self.folder = Path(folder)
