@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from kpopcam.cli import main
 from tests.conftest import save_jpeg
@@ -211,3 +213,83 @@ def test_a_bad_since_names_the_format(tmp_path, capsys):
 def test_python_dash_m_kpopcam():
     result = run_kpopcam("--help")
     assert result.returncode == 0 and "usage: kpopcam" in result.stdout
+
+
+def test_bench_demo_faces_need_no_scikit_image():
+    code = ("import sys; sys.modules['skimage'] = None\n"
+            "from kpopcam.live.bench import demo_faces\n"
+            "print([f.shape for f in demo_faces()])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "(300, 260, 3), (290, 250, 3), (300, 260, 3)" in result.stdout
+
+
+def test_the_installed_package_s_weights_come_before_the_project_s():
+    from kpopcam.vision import weights
+
+    package = Path(weights.__file__).resolve().parents[1]
+    assert weights.weights_dirs()[-2:] == [package / "weights", ROOT / "weights"]
+
+
+# -- noise on the terminal ---------------------------------------------------------------------
+
+
+def test_no_opencv_or_ffmpeg_noise_on_the_terminal(tmp_path):
+    """Probing cameras that are not there and opening a video without its index (a download
+    cut short) used to print OpenCV's and FFmpeg's own warnings; kpopcam says it in words."""
+    from tests.live.conftest import write_video
+
+    video = Path(write_video(tmp_path / "whole.mp4", [(1.0, None, 1)]))
+    data = video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: data.find(b"moov") - 4])  # no moov atom: FFmpeg's complaint
+    code = ("from kpopcam.live.sources import list_cameras, open_source, SourceError\n"
+            "print(list_cameras())\n"
+            f"try: open_source({str(cut)!r})\n"
+            "except SourceError as e: print(e)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_")}  # kpopcam's own
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, env={**env, "PYTHONPATH": str(ROOT)})
+    assert "cannot be opened" in result.stdout
+    assert result.stderr == ""
+
+
+# -- what is drawn and written -----------------------------------------------------------------
+
+
+def test_analyze_draws_names_in_any_script(tmp_path, astronaut):
+    """'Rosé' and '리사' with their own letters, not the boxes of a font that lacks them."""
+    from PIL import ImageFont
+
+    from kpopcam.commands.analyze import FaceReport, draw_reports
+    from kpopcam.fonts import covers, label_font
+    from kpopcam.types import EMOTIONS, Face, StarMatch
+
+    assert not covers(ImageFont.load_default(size=20), "Rosé 리사")  # the font it used to use
+    font = label_font("리사: happy 90%", 20)
+    assert covers(font, "Rosé 리사")
+
+    def drawn(name: str):
+        report = FaceReport(Face((180.0, 200.0, 270.0, 300.0), 0.99),
+                            {e: float(e == "happy") for e in EMOTIONS}, StarMatch(name, 0.9))
+        return np.asarray(draw_reports(astronaut, [report]))[150:200, 150:400]
+
+    assert not np.array_equal(drawn("리사"), drawn("사리"))  # two glyphs, not two boxes
+    assert not np.array_equal(drawn("Rosé"), drawn("Rosè"))
+
+
+def test_portrait_copies_a_photo_without_a_person_unchanged(tmp_path, astronaut, capsys):
+    from skimage import data
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    Image.fromarray(data.coffee()).save(photos / "coffee.png")  # a cup, no one in it
+    save_jpeg(astronaut, photos / "eileen.jpg")
+    assert main(["portrait", str(photos), "--out", str(tmp_path / "out")]) == 0
+    assert "1 without a person, copied unchanged" in capsys.readouterr().out
+    copied = tmp_path / "out" / "coffee_portrait.png"
+    assert copied.read_bytes() == (photos / "coffee.png").read_bytes()
+    with Image.open(tmp_path / "out" / "eileen_portrait.jpg") as portrait:
+        blurred = np.asarray(portrait.convert("RGB")).astype(int)
+    assert np.abs(blurred - astronaut).mean() > 3  # the background of a person is blurred
