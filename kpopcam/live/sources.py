@@ -174,7 +174,7 @@ class ScreenSource(FrameSource):
             if region:
                 self._area = _region_on_screen(region, screens[0])
         except mss.exception.ScreenShotError as exc:
-            raise SourceError(f"the screen cannot be captured here: {exc}") from exc
+            raise SourceError(f"the screen cannot be captured here: {_first_line(exc)}") from exc
 
     def frames(self) -> Iterator[Frame]:
         import mss
@@ -184,8 +184,8 @@ class ScreenSource(FrameSource):
             while not self._closed:
                 try:
                     shot = self._grabber.grab(self._area)
-                except mss.exception.ScreenShotError as exc:
-                    self.end_reason = f"the screen could not be captured: {exc}"
+                except mss.exception.ScreenShotError as exc:  # X11 adds a dump: first line
+                    self.end_reason = f"the screen could not be captured: {_first_line(exc)}"
                     return
                 image = cv2.cvtColor(np.asarray(shot), cv2.COLOR_BGRA2BGR)
                 yield Frame(image, number, time.monotonic() - start)
@@ -279,6 +279,10 @@ def _region_on_screen(region: tuple[int, int, int, int], screen: dict) -> dict:
             f"the screen region {left},{top},{width},{height} (LEFT,TOP,WIDTH,HEIGHT) is not "
             f"all on the screen, which is {s_width}x{s_height} at {s_left},{s_top}")
     return {"left": left, "top": top, "width": width, "height": height}
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _sleep_until(deadline: float) -> None:

@@ -84,3 +84,17 @@ def test_quit_from_the_window_command(qtbot, broken_config, capsys):
     click_when_shown("Quit")
     assert main(["--config", str(config)]) == 2
     assert config.read_text("utf-8") == BROKEN
+
+
+def test_a_gallery_that_is_not_sqlite_gets_a_stand_in_and_is_left_alone(qtbot, tmp_path):
+    from kpopcam.gui.app import open_gallery_or_stand_in
+
+    notes = tmp_path / "stars.sqlite"
+    notes.write_bytes(b"my notes, not a gallery\n" * 50)
+    gallery, error = open_gallery_or_stand_in(notes, Settings())
+    try:
+        assert "not a kpopcam gallery" in str(error) and str(notes) in str(error)
+        assert gallery.path != notes and gallery.stars() == []
+    finally:
+        gallery.close()
+    assert notes.read_bytes() == b"my notes, not a gallery\n" * 50
