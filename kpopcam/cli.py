@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.config and not args.config.is_file():
-        return _fail(f"settings file {args.config} does not exist (--config names a file "
-                     "kpopcam should read; leave it out to use the default one)", 2)
+        problem = "is a folder" if args.config.is_dir() else "does not exist"
+        return _fail(f"settings file {args.config} {problem} (--config names a file kpopcam "
+                     "should read; leave it out to use the default one)", 2)
     try:
         file_settings = Settings.load(args.config)
     except SettingsError as exc:

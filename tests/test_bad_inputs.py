@@ -293,3 +293,33 @@ def test_portrait_copies_a_photo_without_a_person_unchanged(tmp_path, astronaut,
     with Image.open(tmp_path / "out" / "eileen_portrait.jpg") as portrait:
         blurred = np.asarray(portrait.convert("RGB")).astype(int)
     assert np.abs(blurred - astronaut).mean() > 3  # the background of a person is blurred
+
+
+def test_a_gallery_or_config_that_is_a_folder(tmp_path, capsys):
+    assert main(["--gallery", str(tmp_path), "stars"]) == 1
+    one_plain_line(capsys.readouterr().err, "is a folder", "--gallery names the file")
+    assert main(["--config", str(tmp_path), "stars"]) == 2
+    one_plain_line(capsys.readouterr().err, "is a folder")
+
+
+def test_a_read_only_gallery_is_left_as_it_was(tmp_path, capsys):
+    from kpopcam.stars import EnrolledFace, StarGallery
+
+    path = tmp_path / "stars.sqlite"
+    with StarGallery(path) as gallery:
+        vector = np.random.default_rng(0).normal(size=512).astype(np.float32)
+        gallery.add_faces("Eileen", [EnrolledFace(vector / np.linalg.norm(vector), "a.jpg")])
+    before = path.read_bytes()
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+            pytest.skip("root, and chattr +i does not work here")
+    else:
+        path.chmod(0o444)
+    try:
+        capsys.readouterr()
+        assert main(["--gallery", str(path), "stars", "rename", "Eileen", "Collins"]) == 1
+        one_plain_line(capsys.readouterr().err, "could not be changed", "read-only")
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    assert path.read_bytes() == before

@@ -20,6 +20,9 @@ def open_gallery(args) -> StarGallery:
     GalleryError in words for a fan."""
     settings: Settings = args.settings
     path = gallery_path(args)
+    if path.is_dir():
+        raise GalleryError(f"the star gallery {path} is a folder; --gallery names the file "
+                           f"(e.g. {path / 'stars.sqlite'})")
     try:
         return StarGallery(path, embedder=settings.identity.weights,
                            threshold=settings.identity.threshold)
@@ -29,6 +32,12 @@ def open_gallery(args) -> StarGallery:
     except OSError as exc:
         raise GalleryError(f"the star gallery {path} cannot be opened: "
                            f"{reason_of(exc)}") from exc
+
+
+def gallery_write_failed(path: Path, exc: sqlite3.Error) -> str:
+    """What to tell a fan when the gallery opened but could not be changed."""
+    return (f"the star gallery {path} could not be changed, nothing was: {exc} (is the file "
+            "or its folder read-only?)")
 
 
 def make_detector(settings: Settings):
@@ -49,4 +58,5 @@ def fail(message: str, code: int = 1) -> int:
     return code
 
 
-__all__ = ["GalleryError", "fail", "make_detector", "make_embedder", "open_gallery"]
+__all__ = ["GalleryError", "fail", "gallery_write_failed", "make_detector", "make_embedder",
+           "open_gallery"]

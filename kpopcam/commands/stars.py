@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from kpopcam.commands.common import fail, open_gallery
+from kpopcam.commands.common import fail, gallery_path, gallery_write_failed, open_gallery
 from kpopcam.files import reason_of, why
 from kpopcam.stars import GalleryError
 
@@ -34,6 +34,8 @@ def run(args) -> int:
         return fail(str(exc))
     except OSError as exc:
         return fail(why(exc))
+    except sqlite3.Error as exc:
+        return fail(gallery_write_failed(gallery_path(args), exc))
 
 
 def _list(gallery, _args) -> int:

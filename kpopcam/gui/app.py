@@ -37,6 +37,11 @@ def run_app(args=None, settings_error: SettingsError | None = None) -> int:
             return 2
     else:
         settings = getattr(args, "settings", None) or Settings.load()
+    from kpopcam.gui.settings_problem import settings_with_usable_capture_folder
+
+    settings = settings_with_usable_capture_folder(settings)
+    if settings is None:
+        return 2
     gallery, gallery_error = open_gallery_or_stand_in(getattr(args, "gallery", None), settings)
     window = MainWindow(settings, gallery, config)
     install_excepthook(window)

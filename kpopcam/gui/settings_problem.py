@@ -1,5 +1,6 @@
-"""The dialog shown when the settings file cannot be used as the window starts: open the file
-to fix it, start with the default settings (the file is kept as it is), or quit."""
+"""Dialogs shown when the settings cannot be used as the window starts: a settings file with a
+mistake (open it to fix it, start with the default settings, or quit), and a capture folder
+that cannot be used (use the default folder, or quit)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,35 @@ def _defaults(overrides: list[str]) -> Settings:
         return Settings().with_overrides(overrides)
     except SettingsError:
         return Settings()
+
+
+def capture_folder_box(error: Exception, default: Path, parent=None) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.Warning, "kpopcam: capture folder", str(error),
+                      parent=parent)
+    box.setInformativeText(f"Save portraits in {default} instead? (capture.folder in your "
+                           "settings is set to it when you close the window)")
+    use = box.addButton("Use that folder", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(use)
+    return box
+
+
+def settings_with_usable_capture_folder(settings: Settings) -> Settings | None:
+    """settings, or with the default capture folder when theirs cannot be used and the fan
+    agrees; None: quit."""
+    from kpopcam.captures import CaptureError, CaptureStore
+
+    try:
+        CaptureStore(settings.capture.path).close()
+        return settings
+    except CaptureError as exc:
+        if not settings.capture.folder:
+            box = QMessageBox(QMessageBox.Icon.Critical, "kpopcam: capture folder", str(exc))
+            box.exec()
+            return None
+        default = settings.updated({"capture": {"folder": ""}})
+        box = capture_folder_box(exc, default.capture.path)
+        box.exec()
+        if box.clickedButton() is not box.defaultButton():
+            return None
+        return settings_with_usable_capture_folder(default)

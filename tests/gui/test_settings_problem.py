@@ -98,3 +98,19 @@ def test_a_gallery_that_is_not_sqlite_gets_a_stand_in_and_is_left_alone(qtbot, t
     finally:
         gallery.close()
     assert notes.read_bytes() == b"my notes, not a gallery\n" * 50
+
+
+def test_a_capture_folder_that_is_a_file_is_asked_about_not_a_crash(qtbot, tmp_path):
+    from kpopcam.gui.settings_problem import settings_with_usable_capture_folder
+
+    blocker = tmp_path / "portraits"
+    blocker.write_text("mine", "utf-8")
+    settings = Settings().updated({"capture": {"folder": str(blocker)}})
+    usable = tmp_path / "usable"
+    assert settings_with_usable_capture_folder(
+        settings.updated({"capture": {"folder": str(usable)}})).capture.path == usable
+    said = click_when_shown("Quit")
+    assert settings_with_usable_capture_folder(settings) is None
+    assert str(blocker) in said[0] and "it is a file, not a folder" in said[0]
+    assert "Save portraits in" in said[0]
+    assert blocker.read_text("utf-8") == "mine"
