@@ -28,19 +28,8 @@ def run_app(args=None, settings_error: SettingsError | None = None) -> int:
     app.setApplicationName("kpopcam")
     app.setOrganizationName("kpopcam")
     config = getattr(args, "config", None)
-    if settings_error is not None:
-        from kpopcam.gui.settings_problem import settings_after_problem
-
-        settings = settings_after_problem(settings_error, config or default_path(),
-                                          getattr(args, "overrides", []))
-        if settings is None:
-            return 2
-    else:
-        settings = getattr(args, "settings", None) or Settings.load()
-    from kpopcam.gui.settings_problem import settings_with_usable_capture_folder
-
-    settings = settings_with_usable_capture_folder(settings)
-    if settings is None:
+    settings = _settings_for_window(args, settings_error)
+    if settings is None:  # the fan chose to quit
         return 2
     gallery, gallery_error = open_gallery_or_stand_in(getattr(args, "gallery", None), settings)
     window = MainWindow(settings, gallery, config)
@@ -51,6 +40,23 @@ def run_app(args=None, settings_error: SettingsError | None = None) -> int:
     window.show()
     QTimer.singleShot(0, window.start_background_work)
     return app.exec()
+
+
+def _settings_for_window(args, settings_error: SettingsError | None) -> Settings | None:
+    """The settings to start with, after asking the fan about a settings file or a capture
+    folder that cannot be used; None when the fan chose to quit."""
+    from kpopcam.gui.settings_problem import (
+        settings_after_problem,
+        settings_with_usable_capture_folder,
+    )
+
+    if settings_error is not None:
+        settings = settings_after_problem(
+            settings_error, getattr(args, "config", None) or default_path(),
+            getattr(args, "overrides", []))
+    else:
+        settings = getattr(args, "settings", None) or Settings.load()
+    return None if settings is None else settings_with_usable_capture_folder(settings)
 
 
 def open_gallery_or_stand_in(path, settings: Settings):

@@ -69,8 +69,9 @@ def _defaults(overrides: list[str]) -> Settings:
 
 
 def capture_folder_box(error: Exception, default: Path, parent=None) -> QMessageBox:
-    box = QMessageBox(QMessageBox.Icon.Warning, "kpopcam: capture folder", str(error),
-                      parent=parent)
+    text = str(error)
+    box = QMessageBox(QMessageBox.Icon.Warning, "kpopcam: capture folder",
+                      text[:1].upper() + text[1:], parent=parent)
     box.setInformativeText(f"Save portraits in {default} instead? (capture.folder in your "
                            "settings is set to it when you close the window)")
     use = box.addButton("Use that folder", QMessageBox.ButtonRole.AcceptRole)
