@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kpopcam.files import write_bytes_atomic
+from kpopcam.files import reason_of, write_bytes_atomic
 
 INDEX_NAME = "captures.sqlite"
 META_KEY = "kpopcam"
@@ -77,12 +77,16 @@ class Capture:
 class CaptureStore:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.folder / INDEX_NAME, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
-        self._add_face_box_column()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.folder / INDEX_NAME, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+            self._add_face_box_column()
+        except (OSError, sqlite3.Error) as exc:
+            raise CaptureError(f"the capture folder {self.folder} cannot be used: "
+                               f"{_folder_trouble(self.folder, exc)}") from exc
         self.reconcile()
 
     def close(self) -> None:
@@ -262,3 +266,11 @@ def read_facts(path: Path) -> dict | None:
             else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _folder_trouble(folder: Path, exc: Exception) -> str:
+    if folder.exists() and not folder.is_dir():
+        return "it is a file, not a folder"
+    if isinstance(exc, OSError):
+        return reason_of(exc)
+    return f"its index {INDEX_NAME} cannot be opened ({exc}); is the folder writable?"

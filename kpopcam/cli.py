@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from pathlib import Path
 
+from kpopcam.files import why
 from kpopcam.settings import Settings, SettingsError
 
 COMMANDS = ("enroll", "stars", "analyze", "watch", "captures", "portrait", "bench")
 
 
+class Parser(argparse.ArgumentParser):
+    """Argument mistakes as one line that names the command, not a usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} ({self.prog} --help shows how)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="kpopcam",
         description="Saves portraits of your star showing the emotion you chose.",
     )
@@ -34,11 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.config and not args.config.is_file():
+        problem = "is a folder" if args.config.is_dir() else "does not exist"
+        return _fail(f"settings file {args.config} {problem} (--config names a file kpopcam "
+                     "should read; leave it out to use the default one)", 2)
     try:
-        args.settings = Settings.load(args.config).with_overrides(args.overrides)
+        file_settings = Settings.load(args.config)
     except SettingsError as exc:
-        print(f"kpopcam: settings: {exc}", file=sys.stderr)
-        return 2
+        if args.command is None:  # the window offers to open the file or use the defaults
+            from kpopcam.gui.app import run_app
+
+            return run_app(args, settings_error=exc)
+        return _fail(f"settings: {exc}", 2)
+    try:
+        args.settings = file_settings.with_overrides(args.overrides)
+    except SettingsError as exc:
+        return _fail(f"settings: {exc}", 2)
     if args.command is None:
         from kpopcam.gui.app import run_app
 
@@ -48,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nkpopcam: stopped", file=sys.stderr)
         return 130
+    except OSError as exc:  # the disk or a folder said no where a command did not expect it
+        return _fail(why(exc))
+    except sqlite3.Error as exc:
+        return _fail(f"a database file cannot be used: {exc}")
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"kpopcam: {message}", file=sys.stderr)
+    return code
 
 
 def _command_module(name: str):

@@ -7,6 +7,7 @@ target is either the old file or the whole new one.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -33,6 +34,18 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def writable_folder(path: Path | str) -> Path:
+    """The folder, made if missing, after checking that a file can be written in it; an
+    OSError (with the path) if not. Commands call it before hours of work, not after."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):
+        pass
+    return path
+
+
 def write_bytes_atomic(path: Path | str, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
@@ -48,3 +61,26 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_REASONS = {
+    errno.ENOTDIR: "a file is in the way where a folder should be",
+    errno.EEXIST: "a file is in the way where a folder should be",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOENT: "there is no such file or folder",
+    errno.EACCES: "you have no permission to use it",
+    errno.EPERM: "the system does not allow writing there",
+    errno.EROFS: "the disk is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "your disk quota is used up",
+}
+
+
+def reason_of(exc: OSError) -> str:
+    """What went wrong with a file or folder, in words for a fan (no path)."""
+    return _REASONS.get(exc.errno) or exc.strerror or str(exc)
+
+
+def why(exc: OSError) -> str:
+    """'PATH: reason' for a failed file operation."""
+    return f"{exc.filename}: {reason_of(exc)}" if exc.filename else reason_of(exc)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from kpopcam.files import reason_of
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -31,14 +34,24 @@ def read_rgb(path: str | Path) -> np.ndarray:
 
 def photos_in(paths: list[str | Path]) -> list[Path]:
     """The files named, and the image files inside the folders named (sorted, not recursive
-    into hidden folders). A file is kept whatever its suffix so that a bad one is reported."""
+    into hidden folders). A file is kept whatever its suffix so that a bad one is reported;
+    a folder that cannot be listed raises ImageReadError."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(
-                f for f in sorted(p.rglob("*"))
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
+            found.extend(sorted(_files_under(p)))
         else:
             found.append(p)
     return found
+
+
+def _files_under(folder: Path) -> list[Path]:
+    def refuse(exc: OSError):
+        raise ImageReadError(f"folder {exc.filename} cannot be read: {reason_of(exc)}") from exc
+
+    files = []
+    for root, dirs, names in os.walk(folder, onerror=refuse):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        files.extend(Path(root) / n for n in names
+                     if not n.startswith(".") and (Path(root) / n).is_file())
+    return files

@@ -16,7 +16,7 @@ from typing import Any, get_type_hints
 import platformdirs
 import tomli_w
 
-from kpopcam.files import write_text_atomic
+from kpopcam.files import reason_of, write_text_atomic
 from kpopcam.types import EMOTIONS
 
 APP = "kpopcam"
@@ -143,7 +143,9 @@ class Settings:
             return cls()
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot be read: {reason_of(exc)}") from exc
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"{path}: cannot be read as TOML: {exc}") from exc
         return cls().updated(data, source=str(path))
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from kpopcam.commands.common import fail
+from kpopcam.files import atomic_path, reason_of, writable_folder
+from kpopcam.fonts import label_font
 from kpopcam.images import ImageReadError, photos_in, read_rgb
 from kpopcam.types import EMOTIONS, Face, StarMatch
 
@@ -53,7 +55,14 @@ def run(args: argparse.Namespace) -> int:
     from kpopcam.vision.emotion import EmotionReader
     from kpopcam.vision.weights import WeightsError
 
-    photos = photos_in(args.photos)
+    try:
+        photos = photos_in(args.photos)
+        if args.draw:
+            writable_folder(args.draw)
+    except ImageReadError as exc:
+        return fail(f"analyze: {exc}", 2)
+    except OSError as exc:
+        return fail(f"analyze: cannot draw into {args.draw}: {reason_of(exc)}", 2)
     if not photos:
         return fail("analyze: no photos found in the inputs", 2)
     settings = args.settings
@@ -63,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
     except (WeightsError, ValueError) as exc:
         return fail(f"analyze: {exc}")
     detector = make_detector(settings)
-    if args.draw:
-        args.draw.mkdir(parents=True, exist_ok=True)
     failures = 0
     for path in photos:
         try:
@@ -76,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         reports = analyze_photo(rgb, detector, reader, identify)
         print_reports(path, reports, as_json=args.json)
         if args.draw:
-            draw_reports(rgb, reports).save(args.draw / f"{path.stem}_analyzed.jpg", quality=92)
+            with atomic_path(args.draw / f"{path.stem}_analyzed.jpg") as tmp:
+                draw_reports(rgb, reports).save(tmp, format="JPEG", quality=92)
     return 1 if failures == len(photos) else 0
 
 
@@ -142,18 +150,19 @@ def label_of(report: FaceReport) -> str:
 
 
 def draw_reports(rgb: np.ndarray, reports: list[FaceReport]):
-    """A PIL image: the photo with each face's box and 'star: emotion NN%' above it."""
-    from PIL import Image, ImageDraw, ImageFont
+    """A PIL image: the photo with each face's box and 'star: emotion NN%' above it, in a font
+    that has the letters of the star's name."""
+    from PIL import Image, ImageDraw
 
     image = Image.fromarray(rgb)
     draw = ImageDraw.Draw(image)
     size = max(12, round(min(image.size) / 40))
-    font = ImageFont.load_default(size=size)
     for report in reports:
         x1, y1, x2, y2 = report.face.box
         draw.rectangle((x1, y1, x2, y2), outline=(255, 64, 160), width=max(2, size // 6))
         name = report.star.name or "unknown" if report.star else None
         text = f"{name}: {label_of(report)}" if name else label_of(report)
+        font = label_font(text, size)
         at = (x1, max(0, y1 - size - 6))
         draw.rectangle(draw.textbbox(at, text, font=font), fill=(0, 0, 0))
         draw.text(at, text, fill=(255, 255, 255), font=font)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from datetime import datetime
 from pathlib import Path
 
 from kpopcam.captures import CaptureError, CaptureStore
 from kpopcam.commands.common import fail
+from kpopcam.files import atomic_path, why, writable_folder
 from kpopcam.types import EMOTIONS
 
 
@@ -38,7 +40,9 @@ def _date(text: str) -> float:
     try:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
-        raise ValueError(f"not a date: {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-28, or with a "
+            "time as YYYY-MM-DDTHH:MM") from None
 
 
 def run(args) -> int:
@@ -46,7 +50,7 @@ def run(args) -> int:
     try:
         with CaptureStore(folder) as store:
             return _ACTIONS[args.action or "list"](store, args)
-    except (CaptureError, OSError) as exc:
+    except CaptureError as exc:
         return fail(str(exc))
 
 
@@ -69,11 +73,17 @@ def _list(store, args) -> int:
 
 def _export(store, args) -> int:
     captures = _selected(store, args)
-    args.to.mkdir(parents=True, exist_ok=True)
-    for c in captures:
-        shutil.copy2(c.portrait, args.to / c.portrait.name)
-        if args.originals:
-            shutil.copy2(c.original, args.to / c.original.name)
+    copied = 0
+    try:
+        writable_folder(args.to)
+        for c in captures:
+            for path in (c.portrait, c.original) if args.originals else (c.portrait,):
+                with atomic_path(args.to / path.name) as tmp:
+                    shutil.copy2(path, tmp)
+            copied += 1
+    except OSError as exc:
+        return fail(f"export to {args.to} stopped after {copied} of {len(captures)} "
+                    f"capture(s): {why(exc)}")
     print(f"{len(captures)} capture(s) exported to {args.to}")
     return 0
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from tqdm import tqdm
 
-from kpopcam.commands.common import fail, make_detector, make_embedder, open_gallery
-from kpopcam.images import photos_in
+from kpopcam.commands.common import (
+    fail,
+    gallery_path,
+    gallery_write_failed,
+    make_detector,
+    make_embedder,
+    open_gallery,
+)
+from kpopcam.images import ImageReadError, photos_in
 from kpopcam.stars import GalleryError
 
 
@@ -24,7 +33,10 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from kpopcam.vision.weights import WeightsError  # imports torch: only when enrolling
 
-    photos = photos_in(args.photos)
+    try:
+        photos = photos_in(args.photos)
+    except ImageReadError as exc:
+        return fail(str(exc), 2)
     if not photos:
         return fail("no photos found in " + ", ".join(args.photos))
     try:
@@ -34,6 +46,8 @@ def run(args) -> int:
             report = _enroll(args, photos, detector, embedder, gallery, bar)
     except (GalleryError, WeightsError) as exc:
         return fail(str(exc))
+    except sqlite3.Error as exc:
+        return fail(gallery_write_failed(gallery_path(args), exc))
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}")
     print(f"{args.name}: {len(report.added)} face(s) added, {len(report.skipped)} photo(s) "

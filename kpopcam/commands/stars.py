@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from kpopcam.commands.common import fail, open_gallery
+import sqlite3
+from pathlib import Path
+
+from kpopcam.commands.common import fail, gallery_path, gallery_write_failed, open_gallery
+from kpopcam.files import reason_of, why
 from kpopcam.stars import GalleryError
 
 
@@ -28,6 +32,10 @@ def run(args) -> int:
             return _ACTIONS[args.action or "list"](gallery, args)
     except GalleryError as exc:
         return fail(str(exc))
+    except OSError as exc:
+        return fail(why(exc))
+    except sqlite3.Error as exc:
+        return fail(gallery_write_failed(gallery_path(args), exc))
 
 
 def _list(gallery, _args) -> int:
@@ -52,12 +60,23 @@ def _remove(gallery, args) -> int:
 
 
 def _export(gallery, args) -> int:
-    gallery.export(args.file)
-    print(f"gallery written to {args.file}")
+    target = Path(args.file)
+    if target.is_dir():
+        return fail(f"cannot export to {target}: it is a folder; name a file in it, e.g. "
+                    f"{target / 'stars.kpopcam'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        gallery.export(target)
+    except (OSError, sqlite3.Error) as exc:
+        reason = reason_of(exc) if isinstance(exc, OSError) else str(exc)
+        return fail(f"the gallery could not be written to {target}: {reason}")
+    print(f"gallery written to {target}")
     return 0
 
 
 def _import(gallery, args) -> int:
+    if not Path(args.file).is_file():
+        return fail(f"there is no gallery file {args.file}")
     added = gallery.import_from(args.file)
     print(f"{added} face(s) imported from {args.file}")
     return 0

@@ -25,12 +25,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--emotion", choices=EMOTIONS, help="the emotion to catch (default: happy)")
     p.add_argument("--out", type=Path, help="capture folder (default: the settings')")
     p.add_argument("--fast", action="store_true",
-                   help="read a video file as fast as it can be analysed, every frame, instead "
-                   "of at its own frame rate")
+                   help="batch work: analyse every frame of a video file or folder as fast as "
+                   "the machine allows, instead of playing it at its own pace")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from kpopcam.captures import CaptureError, CaptureStore
     from kpopcam.live.loading import build_engine, load_face_models, load_portrait_maker
     from kpopcam.live.sources import SourceError, open_source
     from kpopcam.stars import GalleryError
@@ -38,18 +39,21 @@ def run(args) -> int:
 
     overrides = {k: v for k, v in (("star", args.star), ("emotion", args.emotion)) if v}
     settings = args.settings.updated({"trigger": overrides}) if overrides else args.settings
+    folder = args.out or settings.capture.path
     try:
+        CaptureStore(folder).close()  # a folder that cannot be used fails before the models load
         gallery = open_gallery(args)
         if settings.trigger.star and settings.trigger.star not in {s.name for s in
                                                                    gallery.stars()}:
             return fail(f"no star called {settings.trigger.star!r} is enrolled: "
                         "kpopcam enroll NAME PHOTOS... first (kpopcam stars lists them)")
+        # --fast: every frame of a file is analysed, as fast as the machine allows
         source = open_source(args.source, realtime=not args.fast)
         print("loading models...", file=sys.stderr)
         engine = build_engine(settings, source, load_face_models(settings, gallery),
-                              load_portrait_maker(settings), capture_folder=args.out,
+                              load_portrait_maker(settings), capture_folder=folder,
                               every_frame=args.fast)
-    except (SourceError, GalleryError, WeightsError) as exc:
+    except (SourceError, GalleryError, WeightsError, CaptureError) as exc:
         return fail(str(exc))
     target = f"{settings.trigger.star or 'any star'} looking {settings.trigger.emotion}"
     engine.on_capture = lambda c: print(f"\nsaved {c.portrait}", file=sys.stderr)

@@ -11,42 +11,71 @@ import traceback
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from kpopcam.settings import Settings
+from kpopcam.settings import Settings, SettingsError, default_path
 
 
-def run_app(args=None) -> int:
+def run_app(args=None, settings_error: SettingsError | None = None) -> int:
+    """The window. settings_error: the settings file could not be used; a dialog offers to
+    open it or to start with the defaults."""
     if not _has_display():
         print("kpopcam: no screen to open the window on (no DISPLAY or WAYLAND_DISPLAY). "
               "Run it from the desktop, or use the commands: kpopcam --help", file=sys.stderr)
         return 2
-    from kpopcam.commands.common import open_gallery
     from kpopcam.gui.main_window import MainWindow
-    from kpopcam.stars import GalleryError, StarGallery
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = getattr(args, "settings", None) or Settings.load()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("kpopcam")
     app.setOrganizationName("kpopcam")
-    gallery_error = None
-    try:
-        gallery = open_gallery(args) if args is not None else _default_gallery(settings)
-    except (GalleryError, OSError) as exc:
-        import tempfile
-        from pathlib import Path
-
-        gallery_error = exc
-        gallery = StarGallery(Path(tempfile.mkdtemp()) / "stars.sqlite",
-                              embedder=settings.identity.weights)
-    window = MainWindow(settings, gallery, getattr(args, "config", None))
+    config = getattr(args, "config", None)
+    settings = _settings_for_window(args, settings_error)
+    if settings is None:  # the fan chose to quit
+        return 2
+    gallery, gallery_error = open_gallery_or_stand_in(getattr(args, "gallery", None), settings)
+    window = MainWindow(settings, gallery, config)
     install_excepthook(window)
     if gallery_error is not None:
-        window.show_error(f"Your star gallery could not be opened: {gallery_error}. Stars "
-                          "enrolled now are not kept.",
+        window.show_error(f"{gallery_error}. Stars enrolled now are not kept.",
                           "".join(traceback.format_exception(gallery_error)))
     window.show()
     QTimer.singleShot(0, window.start_background_work)
     return app.exec()
+
+
+def _settings_for_window(args, settings_error: SettingsError | None) -> Settings | None:
+    """The settings to start with, after asking the fan about a settings file or a capture
+    folder that cannot be used; None when the fan chose to quit."""
+    from kpopcam.gui.settings_problem import (
+        settings_after_problem,
+        settings_with_usable_capture_folder,
+    )
+
+    if settings_error is not None:
+        settings = settings_after_problem(
+            settings_error, getattr(args, "config", None) or default_path(),
+            getattr(args, "overrides", []))
+    else:
+        settings = getattr(args, "settings", None) or Settings.load()
+    return None if settings is None else settings_with_usable_capture_folder(settings)
+
+
+def open_gallery_or_stand_in(path, settings: Settings):
+    """(the fan's star gallery, None), or (an empty one in a temporary folder, the error) when
+    the fan's cannot be opened: the window starts either way and the fan's file is untouched."""
+    import tempfile
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from kpopcam.commands.common import open_gallery
+    from kpopcam.stars import GalleryError, StarGallery
+
+    try:
+        return open_gallery(SimpleNamespace(gallery=path, settings=settings)), None
+    except GalleryError as exc:
+        stand_in = StarGallery(Path(tempfile.mkdtemp(prefix="kpopcam-")) / "stars.sqlite",
+                               embedder=settings.identity.weights,
+                               threshold=settings.identity.threshold)
+        return stand_in, exc
 
 
 def _has_display() -> bool:
@@ -55,14 +84,6 @@ def _has_display() -> bool:
     if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _default_gallery(settings: Settings):
-    from kpopcam.settings import data_dir
-    from kpopcam.stars import StarGallery
-
-    return StarGallery(data_dir() / "stars.sqlite", embedder=settings.identity.weights,
-                       threshold=settings.identity.threshold)
 
 
 def install_excepthook(window) -> None:

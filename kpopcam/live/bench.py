@@ -32,12 +32,14 @@ class Scenario:
 
 
 def demo_faces() -> list[np.ndarray]:
-    """Real, redistributable face photos (public domain, from scikit-image): the astronaut
-    (the star, smiling), her mirror image and the cameraman (strangers to the gallery)."""
-    from skimage import data
+    """Real, redistributable face photos shipped in kpopcam/assets (public domain and CC0,
+    cropped from scikit-image's samples): the astronaut (the star, smiling), the cameraman and
+    her mirror image (strangers to the gallery)."""
+    from kpopcam.images import read_rgb
 
-    astronaut = data.astronaut()[0:300, 100:360]
-    cameraman = np.stack([data.camera()[40:330, 110:360]] * 3, axis=-1)
+    assets = Path(__file__).resolve().parents[1] / "assets"
+    astronaut = read_rgb(assets / "astronaut.jpg")
+    cameraman = read_rgb(assets / "cameraman.jpg")
     return [astronaut, cameraman, np.ascontiguousarray(astronaut[:, ::-1])]
 
 

@@ -45,8 +45,17 @@ def load_portrait_maker(settings: Settings):
     return PortraitMaker(options=PortraitOptions(strength=p.strength, lens=p.lens))
 
 
+BATCH = {"background_detection": False, "detect_every": 1}  # every frame, deterministic
+
+
 def build_engine(settings: Settings, source: FrameSource, models: FaceModels,
-                 portraits=None, capture_folder: Path | None = None, **callbacks) -> Engine:
+                 portraits=None, capture_folder: Path | None = None, every_frame: bool = False,
+                 **callbacks) -> Engine:
+    """every_frame: batch work; every frame is analysed in order, faces found on each (the
+    same result on every run), as fast as the machine allows."""
+    if every_frame:
+        settings = settings.updated({"live": BATCH})
     analyzer = make_analyzer(settings, models, CaptureRule.from_settings(settings.trigger))
     store = CaptureStore(capture_folder or settings.capture.path)
-    return Engine(source, analyzer, portraits=portraits, store=store, **callbacks)
+    return Engine(source, analyzer, portraits=portraits, store=store, every_frame=every_frame,
+                  **callbacks)

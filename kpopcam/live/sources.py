@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kpopcam.files import reason_of
 from kpopcam.images import IMAGE_SUFFIXES, ImageReadError, read_rgb
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"})
@@ -171,10 +172,9 @@ class ScreenSource(FrameSource):
                 raise SourceError(f"there is no screen {monitor} (found {len(screens) - 1})")
             self._area = dict(screens[monitor])
             if region:
-                left, top, width, height = region
-                self._area = {"left": left, "top": top, "width": width, "height": height}
+                self._area = _region_on_screen(region, screens[0])
         except mss.exception.ScreenShotError as exc:
-            raise SourceError(f"the screen cannot be captured here: {exc}") from exc
+            raise SourceError(f"the screen cannot be captured here: {_first_line(exc)}") from exc
 
     def frames(self) -> Iterator[Frame]:
         import mss
@@ -184,8 +184,8 @@ class ScreenSource(FrameSource):
             while not self._closed:
                 try:
                     shot = self._grabber.grab(self._area)
-                except mss.exception.ScreenShotError as exc:
-                    self.end_reason = f"the screen could not be captured: {exc}"
+                except mss.exception.ScreenShotError as exc:  # X11 adds a dump: first line
+                    self.end_reason = f"the screen could not be captured: {_first_line(exc)}"
                     return
                 image = cv2.cvtColor(np.asarray(shot), cv2.COLOR_BGRA2BGR)
                 yield Frame(image, number, time.monotonic() - start)
@@ -197,32 +197,44 @@ class ScreenSource(FrameSource):
 
 
 class ImageFolderSource(FrameSource):
-    """The images of a folder in name order, as frames `1 / fps` seconds apart."""
+    """The images of a folder in name order, each shown for `seconds_per_image` like a slide:
+    repeated as frames at `fps` (so that an emotion can hold long enough to be caught), at
+    that pace in real time (`realtime=True`, as a fan would watch them) or at once (batch)."""
 
-    def __init__(self, folder: str | Path, fps: float = 1.0):
+    def __init__(self, folder: str | Path, seconds_per_image: float = 1.0, fps: float = 10.0,
+                 realtime: bool = True):
         super().__init__()
         self.folder = Path(folder)
         self.name = self.folder.name
         self.fps = fps
+        self.realtime = realtime
+        self.repeats = max(1, round(seconds_per_image * fps))
         self.skipped: list[tuple[Path, str]] = []
-        self._paths = sorted(p for p in self.folder.iterdir()
-                             if p.suffix.lower() in IMAGE_SUFFIXES)
+        try:
+            self._paths = sorted(p for p in self.folder.iterdir()
+                                 if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        except OSError as exc:
+            raise SourceError(f"folder {self.folder} cannot be read: {reason_of(exc)}") from exc
         if not self._paths:
             raise SourceError(f"folder {self.folder} has no images")
 
     def frames(self) -> Iterator[Frame]:
-        number = 0
+        start, number = time.monotonic(), 0
         for path in self._paths:
-            if self._closed:
-                self.end_reason = "stopped"
-                return
             try:
                 image = cv2.cvtColor(read_rgb(path), cv2.COLOR_RGB2BGR)
             except ImageReadError as exc:
                 self.skipped.append((path, str(exc)))
                 continue
-            yield Frame(image, number, number / self.fps)
-            number += 1
+            for _ in range(self.repeats):
+                if self._closed:
+                    self.end_reason = "stopped"
+                    return
+                timestamp = number / self.fps
+                if self.realtime:
+                    _sleep_until(start + timestamp)
+                yield Frame(image.copy(), number, timestamp)
+                number += 1
         self.end_reason = "end of folder"
 
 
@@ -239,7 +251,7 @@ def open_source(spec: str, realtime: bool = True) -> FrameSource:
         return ScreenSource(_region(rest) if rest else None)
     path = Path(spec).expanduser()
     if path.is_dir():
-        return ImageFolderSource(path)
+        return ImageFolderSource(path, realtime=realtime)
     if not path.exists():
         raise SourceError(f"{spec!r} is not a camera (camera:0), the screen (screen) or an "
                           "existing video file or folder")
@@ -254,6 +266,23 @@ def _region(text: str) -> tuple[int, int, int, int]:
     if width <= 0 or height <= 0:
         raise SourceError("screen region needs a positive width and height")
     return left, top, width, height
+
+
+def _region_on_screen(region: tuple[int, int, int, int], screen: dict) -> dict:
+    """mss's grab area for a region, which must lie on the screen: X11 answers a grab
+    outside it with an error dump instead of a picture."""
+    left, top, width, height = region
+    s_left, s_top, s_width, s_height = (screen[k] for k in ("left", "top", "width", "height"))
+    if (left < s_left or top < s_top or left + width > s_left + s_width
+            or top + height > s_top + s_height):
+        raise SourceError(
+            f"the screen region {left},{top},{width},{height} (LEFT,TOP,WIDTH,HEIGHT) is not "
+            f"all on the screen, which is {s_width}x{s_height} at {s_left},{s_top}")
+    return {"left": left, "top": top, "width": width, "height": height}
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _sleep_until(deadline: float) -> None:

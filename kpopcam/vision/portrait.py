@@ -112,10 +112,10 @@ class PortraitOptions:
 class PortraitMaker:
     """Full-resolution photo in, portrait out (same size): the subject sharp, the rest blurred.
 
-    A photo in which no person is found comes back unchanged (a copy): with nothing to
-    focus on, a blurred frame would only look broken. When the model reads a person prior
-    and no face box is given, the faces are found on the photo with `detector` (MTCNN,
-    made on first need).
+    A photo in which no person is found (with a model that reads faces: no face) comes back
+    unchanged (a copy): with nothing to focus on, a blurred frame would only look broken.
+    When the model reads a person prior and no face box is given, the faces are found on the
+    photo with `detector` (MTCNN, made on first need).
     """
 
     def __init__(
@@ -134,6 +134,8 @@ class PortraitMaker:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
         faces = self._faces(image, face)
+        if self.segmenter.wants_faces and not faces:
+            return None  # the U-Net reads a cat or a coffee cup as a person when no face guides it
         prob = self.segmenter.low_res(image, faces)
         if np.mean(prob >= 0.5) < MIN_PERSON_FRACTION:
             return None

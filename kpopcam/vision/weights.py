@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import platformdirs
@@ -24,14 +23,15 @@ class WeightsError(RuntimeError):
 def weights_dirs() -> list[Path]:
     """Where shipped weights may be, first match wins.
 
-    KPOPCAM_WEIGHTS, the repository's weights/ (source checkout or editable
-    install), then <prefix>/share/kpopcam/weights (a regular install).
+    KPOPCAM_WEIGHTS, the installed package's kpopcam/weights/ (a regular install: setup.py
+    copies them there), then the project's weights/ (a source checkout or editable install).
     """
     dirs = []
     if env := os.environ.get("KPOPCAM_WEIGHTS"):
         dirs.append(Path(env))
-    dirs.append(Path(__file__).resolve().parents[2] / "weights")
-    dirs.append(Path(sys.prefix) / "share" / "kpopcam" / "weights")
+    package = Path(__file__).resolve().parents[1]
+    dirs.append(package / "weights")
+    dirs.append(package.parent / "weights")
     return dirs
 
 

@@ -66,3 +66,23 @@ def test_ctrl_c_stops_watch_cleanly_with_a_summary(tmp_path, astronaut):
     out, _ = watch.communicate(timeout=60)
     assert watch.returncode == 0
     assert "stopped:" in out and "portrait(s) saved" in out
+
+
+def test_watch_a_folder_of_photos_catches_the_star(tmp_path, astronaut, cameraman, capsys):
+    """A slide show, one photo a second: each photo stays on screen for its second, long
+    enough for her smile to hold, and no photo is skipped."""
+    import numpy as np
+
+    gallery = ["--gallery", str(tmp_path / "stars.sqlite")]
+    assert main([*gallery, "enroll", "Eileen", save_jpeg(astronaut, tmp_path / "a.jpg")]) == 0
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, rgb in (("1", cameraman), ("2", astronaut), ("3", astronaut[:, ::-1]),
+                      ("4", cameraman)):
+        save_jpeg(np.ascontiguousarray(rgb), photos / f"{name}.jpg")
+    capsys.readouterr()
+    code = main([*gallery, "watch", "--source", str(photos), "--star", "Eileen",
+                 "--out", str(tmp_path / "caps")])
+    assert code == 0
+    summary = capsys.readouterr().out
+    assert "end of folder: 40 frames" in summary and "1 portrait(s) saved" in summary
