@@ -44,8 +44,6 @@ from training.moment_scoring import (
     score_frame,
 )
 
-LIVE_BATCH = {"background_detection": False, "detect_every": 1}  # deterministic: every frame
-
 
 @dataclass(frozen=True)
 class Clip:
@@ -93,7 +91,7 @@ def clip_settings(clip: Clip, emotion: str, capture_folder: Path):
 
     stars = sorted(p.name for p in clip.enrol.iterdir() if p.is_dir()) if clip.enrol else []
     trigger = {"emotion": emotion, "star": stars[0] if len(stars) == 1 else ""}
-    return Settings().updated({"live": LIVE_BATCH, "trigger": trigger,
+    return Settings().updated({"trigger": trigger,
                                "capture": {"folder": str(capture_folder)}})
 
 
