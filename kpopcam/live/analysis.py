@@ -108,9 +108,10 @@ class FrameAnalyzer:
         stage: dict[str, float] = {}
         image = frame.image
         now = frame.timestamp
+        fires: list[Fire] = []
         with _timed(stage, "shot"):
             if self.shots.is_cut(image):
-                self._new_shot(now)
+                fires += self._new_shot(now)
         detection = self._detection(frame)
         if detection is not None and detection.timestamp < self._shot_started:
             detection = None  # found on a frame of the shot before the cut
@@ -132,17 +133,23 @@ class FrameAnalyzer:
                 track.smooth_emotion(reading.probabilities, self.smoothing)
         with _timed(stage, "trigger"):
             candidates = self._candidates(frame, tracks, readings)
-            fires = [f for f in self.trigger.update(tracks, now, frame, candidates)
-                     if self._verified(f)]
+            fires += self.trigger.update(tracks, now, frame, candidates,
+                                         alive={t.id for t in self.tracker.tracks})
+            fires = [f for f in fires if self._verified(f)]
         size = (image.shape[1], image.shape[0])
         reports = [self._report(t, now) for t in tracks]
         return Analysis(frame.number, now, size, reports, stage, fires, self.rule)
 
-    def _new_shot(self, now: float) -> None:
-        """A camera cut ends every track, hold and moment: no name survives it."""
+    def finish(self, now: float) -> list[Fire]:
+        """The stream has ended: the moments held long enough are captured (verified)."""
+        return [f for f in self.trigger.end_moments(now) if self._verified(f)]
+
+    def _new_shot(self, now: float) -> list[Fire]:
+        """A camera cut ends every track, hold and moment: no name survives it. Moments of
+        the shot before that were held long enough are captured with their best frame."""
         self._shot_started = now
         self.tracker.reset()
-        self.trigger.end_moments()
+        return self.trigger.end_moments(now)
 
     def _verified(self, fire: Fire) -> bool:
         """The face of the frame about to be saved is checked against the star once more:

@@ -184,14 +184,16 @@ class Engine:
         import torch
 
         torch.set_num_threads(1)
-        last_number = -1
+        last_number, last_time = -1, 0.0
         try:
             while True:
                 frame = self._next_frame(last_number)
-                if frame is None:
+                if frame is None:  # moments held long enough when the stream ended are kept
+                    for fire in self.analyzer.finish(last_time):
+                        self._fires.put((fire, time.perf_counter()))
                     return
                 self.stats.frames_dropped += frame.number - last_number - 1
-                last_number = frame.number
+                last_number, last_time = frame.number, frame.timestamp
                 start = time.perf_counter()
                 analysis = self.analyzer.analyse(frame)
                 self.stats.analysis_ms.append((time.perf_counter() - start) * 1000)

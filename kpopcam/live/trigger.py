@@ -17,6 +17,12 @@ from kpopcam.settings import TriggerSettings
 from kpopcam.types import Face
 
 SHARP_HALF = 100.0  # face sharpness (Laplacian variance at 64 px) that counts as half sharp
+# Once held, a moment goes on while the score stays above min_score - RELEASE: a laughing face
+# turned away reads 0.4-0.8 from frame to frame, and a fixed line split one laugh into several.
+RELEASE = 0.15
+# After the hold, the best frame is gathered this much longer (or until the moment ends, a
+# cut, or the stream's end): the peak of a smile comes after its start.
+GATHER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class Fire:
 @dataclass
 class _Hold:
     since: float
+    star: str
+    due_at: float | None = None  # when it had been held long enough (and was allowed)
     fired: bool = False
     best: Candidate | None = None
     frame: Frame | None = None
@@ -101,30 +109,33 @@ class Trigger:
         self._recent: deque[float] = deque()
 
     def update(self, tracks, now: float, frame: Frame | None = None,
-               candidates: dict[int, Candidate] | None = None) -> list[Fire]:
+               candidates: dict[int, Candidate] | None = None,
+               alive: set[int] | None = None) -> list[Fire]:
         """Feed the tracks seen on one analysed frame (and the target tracks' candidates from
-        it); returns the captures now due."""
+        it); returns the captures now due. alive: tracks still followed though not seen on
+        this frame (a missed detection does not end their moment)."""
         rule, candidates = self.rule, candidates or {}
-        fires, showing = [], set()
+        fires, showing, seen_not_showing = [], set(), set()
         for track in tracks:
-            score = track.emotion_score(rule.emotion)
-            if not rule.wants(track.star) or score < rule.min_score:
+            hold = self._holds.get(track.id)
+            line = rule.min_score if hold is None else rule.min_score - RELEASE
+            if not rule.wants(track.star) or track.emotion_score(rule.emotion) < line:
+                seen_not_showing.add(track.id)
                 continue
             showing.add(track.id)
-            hold = self._holds.setdefault(track.id, _Hold(now))
-            if not hold.fired:
-                hold.consider(candidates.get(track.id), frame)
-            if not hold.fired and now - hold.since >= rule.hold_s and self._allowed(
+            if hold is None:
+                hold = self._holds[track.id] = _Hold(now, track.star)
+            if hold.fired:
+                continue
+            hold.consider(candidates.get(track.id), frame)
+            if hold.due_at is None and now - hold.since >= rule.hold_s and self._allowed(
                     track.star, now):
-                hold.fired = True
-                self._last_fire[track.star] = now
-                self._recent.append(now)
-                fires.append(Fire(track.id, track.star, rule.emotion, score, hold.since, now,
-                                  hold.best, hold.frame))
-                hold.frame = None  # the capture thread has it now
-        for track_id in list(self._holds):
-            if track_id not in showing:
-                del self._holds[track_id]  # the moment is over
+                hold.due_at = now
+            if hold.due_at is not None and now - hold.due_at >= GATHER_S:
+                fires.append(self._fire(track.id, hold, now))
+        for track_id in [t for t in self._holds if t not in showing | (alive or set())
+                         or t in seen_not_showing]:
+            fires.extend(self._end(track_id, now))  # the moment is over
         return fires
 
     def apply(self, rule: CaptureRule) -> None:
@@ -141,13 +152,29 @@ class Trigger:
         hold_s = self.rule.hold_s
         return 1.0 if hold_s == 0 else min(1.0, (now - hold.since) / hold_s)
 
-    def end_moments(self) -> None:
-        """A camera cut: every moment ends here; none carries over to the next shot."""
-        self._holds.clear()
+    def end_moments(self, now: float) -> list[Fire]:
+        """A camera cut or the stream's end: every moment ends here and none carries over;
+        those held long enough are captured with the best frame they had."""
+        return [fire for track_id in list(self._holds) for fire in self._end(track_id, now)]
 
     def end_moment(self, track_id: int) -> None:
-        """This track is somebody else now: its moment ends."""
+        """This track is somebody else now: its moment ends, and nothing of it is saved."""
         self._holds.pop(track_id, None)
+
+    def _end(self, track_id: int, now: float) -> list[Fire]:
+        hold = self._holds.pop(track_id)
+        return [self._fire(track_id, hold, now)] if hold.due_at is not None and not (
+            hold.fired) else []
+
+    def _fire(self, track_id: int, hold: _Hold, now: float) -> Fire:
+        hold.fired = True
+        self._last_fire[hold.star] = now
+        self._recent.append(now)
+        score = hold.best.score if hold.best is not None else 0.0
+        fire = Fire(track_id, hold.star, self.rule.emotion, score, hold.since, now, hold.best,
+                    hold.frame)
+        hold.frame = None  # the capture thread has it now
+        return fire
 
     def _allowed(self, star: str, now: float) -> bool:
         while self._recent and now - self._recent[0] >= 60:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kpopcam.live.analysis import FaceModels, FrameAnalyzer
+from kpopcam.live.analysis import Analysis, FaceModels, FrameAnalyzer
 from kpopcam.live.sources import VideoFileSource
 from kpopcam.live.trigger import CaptureRule
 from tests.live.conftest import STAR, write_video
@@ -22,7 +22,14 @@ def analyse_all(video, face_models, **rule):
     rule = CaptureRule(**{"star": STAR, "min_score": 0.5, "hold_s": 0.4, **rule})
     analyzer = FrameAnalyzer(face_models, rule)
     with VideoFileSource(video, realtime=False) as source:
-        return analyzer, [analyzer.analyse(frame) for frame in source.frames()]
+        analyses = [analyzer.analyse(frame) for frame in source.frames()]
+    return analyzer, [*analyses, stream_end(analyzer, analyses[-1])]
+
+
+def stream_end(analyzer, last):
+    """What the engine does when the stream ends: moments held long enough are captured."""
+    return Analysis(last.frame_number, last.timestamp, last.frame_size, [], {},
+                    analyzer.finish(last.timestamp))
 
 
 def test_star_smiling_is_recognised_on_one_track_and_fires(tmp_path, astronaut, face_models):
@@ -62,6 +69,7 @@ def test_a_frame_with_no_face_gives_an_empty_analysis(tmp_path, face_models):
     video = write_video(tmp_path / "empty.mp4", [(0.3, None, 1)])
     _, analyses = analyse_all(video, face_models)
     assert analyses and all(a.faces == [] and a.fires == [] for a in analyses)
+    analyses = analyses[:-1]  # the stream's end is no frame
     assert all(set(a.stage_ms) >= {"detect", "identify", "emotion"} for a in analyses)
     assert np.isfinite([ms for a in analyses for ms in a.stage_ms.values()]).all()
 

@@ -12,6 +12,7 @@ from kpopcam.live.shots import ShotChangeDetector
 from kpopcam.live.sources import VideoFileSource
 from kpopcam.live.trigger import CaptureRule
 from tests.live.conftest import STAR
+from tests.live.test_analysis import stream_end
 
 FPS = 10
 SIZE = (640, 480)
@@ -51,7 +52,8 @@ def write(path, frames) -> str:
 def analyse(video, face_models, **rule):
     analyzer = FrameAnalyzer(face_models, CaptureRule(star=STAR, **rule))
     with VideoFileSource(video, realtime=False) as source:
-        return [analyzer.analyse(frame) for frame in source.frames()]
+        analyses = [analyzer.analyse(frame) for frame in source.frames()]
+    return [*analyses, stream_end(analyzer, analyses[-1])]
 
 
 def test_the_next_person_in_the_same_spot_never_inherits_the_name(tmp_path, astronaut,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kpopcam.live.tracker import Track
-from kpopcam.live.trigger import Candidate, CaptureRule, Trigger
+from kpopcam.live.trigger import GATHER_S, Candidate, CaptureRule, Trigger
 from kpopcam.types import EMOTIONS, Face, StarMatch
 
 HAPPY = np.eye(len(EMOTIONS))[EMOTIONS.index("happy")]
@@ -25,21 +25,35 @@ def feed(rule: CaptureRule, timeline) -> list[float]:
     return [now for now, tracks in timeline for _ in trigger.update(tracks, now)]
 
 
-def test_fires_after_the_hold_and_once_per_moment():
+def test_fires_once_per_moment_after_the_hold_and_a_second_of_gathering():
     rule = CaptureRule(star="Lisa", hold_s=0.5, cooldown_s=0)
     lisa = track("Lisa", HAPPY)
     times = feed(rule, [(t / 10, [lisa]) for t in range(0, 30)])
-    assert times == [0.5]
+    assert times == [0.5 + GATHER_S]
+
+
+def test_a_moment_that_ends_while_gathering_fires_as_it_ends():
+    rule = CaptureRule(star="Lisa", hold_s=0.5, cooldown_s=0)
+    happy, neutral = track("Lisa", HAPPY), track("Lisa", NEUTRAL)
+    assert feed(rule, [(t / 10, [happy if t < 8 else neutral]) for t in range(20)]) == [0.8]
+
+
+def test_a_laugh_that_wavers_under_the_line_is_still_one_moment():
+    """Once held, the moment lasts while the score stays within RELEASE of the line."""
+    rule = CaptureRule(star="Lisa", min_score=0.6, hold_s=0.5, cooldown_s=0)
+    wavering = [track("Lisa", HAPPY * p) for p in (0.7, 0.5, 0.65, 0.5, 0.8, 0.5, 0.7, 0.5)]
+    assert feed(rule, [(t / 10, [wavering[t % 8]]) for t in range(30)]) == [0.5 + GATHER_S]
+    assert feed(rule, [(t / 10, [track("Lisa", HAPPY * 0.5)]) for t in range(30)]) == []
 
 
 def test_a_new_moment_fires_again_after_the_cooldown():
-    rule = CaptureRule(star="Lisa", hold_s=0.2, cooldown_s=2.0)
     happy, neutral = track("Lisa", HAPPY), track("Lisa", NEUTRAL)
     timeline = [(t / 10, [happy if (t // 10) % 2 == 0 else neutral]) for t in range(0, 60)]
-    # happy at 0-0.9 s, 2-2.9 s and 4-4.9 s: three moments, each held from its start
-    assert feed(rule, timeline) == [0.2, 2.2, 4.2]
+    # happy at 0-0.9 s, 2-2.9 s and 4-4.9 s: three moments, each captured as it ends
+    rule = CaptureRule(star="Lisa", hold_s=0.2, cooldown_s=1.0)
+    assert feed(rule, timeline) == [1.0, 3.0, 5.0]
     rule = CaptureRule(star="Lisa", hold_s=0.2, cooldown_s=3.0)  # 2.2 s is too soon
-    assert feed(rule, timeline) == [0.2, 4.2]
+    assert feed(rule, timeline) == [1.0, 5.0]
 
 
 def test_short_smiles_do_not_fire():
@@ -61,7 +75,8 @@ def test_captures_per_minute_are_capped():
     rule = CaptureRule(star="Lisa", hold_s=0.0, cooldown_s=0, max_per_minute=2)
     happy, neutral = track("Lisa", HAPPY), track("Lisa", NEUTRAL)
     timeline = [(float(t), [happy if t % 2 == 0 else neutral]) for t in range(0, 70)]
-    assert feed(rule, timeline)[:3] == [0.0, 2.0, 60.0]
+    # fired at 1 and 3 s: the moment at 60 s is still within their minute, 62 s is not
+    assert feed(rule, timeline)[:3] == [1.0, 3.0, 63.0]
 
 
 def test_hold_progress_counts_up_for_a_countdown():
@@ -77,11 +92,11 @@ def test_hold_progress_counts_up_for_a_countdown():
 def test_a_new_rule_starts_every_hold_again_but_keeps_the_cooldown():
     trigger = Trigger(CaptureRule(star="Lisa", hold_s=0.5, cooldown_s=10))
     lisa = track("Lisa", HAPPY)
-    fired = [now for t in range(10) for now in [t / 10] if trigger.update([lisa], now)]
-    assert fired == [0.5]
+    fired = [now for t in range(20) for now in [t / 10] if trigger.update([lisa], now)]
+    assert fired == [1.5]
     trigger.apply(CaptureRule(star="Lisa", hold_s=0.2, cooldown_s=10))
     assert trigger.hold_progress(lisa.id, 1.0) is None  # the old hold is gone
-    assert not any(trigger.update([lisa], t / 10) for t in range(10, 40))  # cooldown holds
+    assert not any(trigger.update([lisa], t / 10) for t in range(20, 50))  # cooldown holds
 
 
 def candidate(n, score, sharpness=200.0, box=(100, 100, 200, 200)):
@@ -93,7 +108,8 @@ def best_of(candidates) -> int:
     trigger = Trigger(CaptureRule(star="Lisa", hold_s=(len(candidates) - 1) / 10 - 1e-9))
     lisa = track("Lisa", HAPPY)
     for c in candidates:
-        fires = trigger.update([lisa], c.timestamp, None, {lisa.id: c})
+        trigger.update([lisa], c.timestamp, None, {lisa.id: c})
+    fires = trigger.end_moments(candidates[-1].timestamp)  # the stream ends
     return fires[0].best.frame_number
 
 
