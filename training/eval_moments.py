@@ -204,12 +204,12 @@ def _only(run: ClipRun, emotion: str) -> ClipRun:
 
 def load_models():
     """The live models and the enrolment detector, as the app builds them from its defaults."""
-    from kpopcam.commands.common import make_detector
     from kpopcam.live.loading import load_face_models
     from kpopcam.settings import Settings
+    from kpopcam.vision.detector import photo_detector
 
     settings = Settings()
-    return load_face_models(settings, gallery=None), make_detector(settings)
+    return load_face_models(settings, gallery=None), photo_detector(settings)
 
 
 COLUMNS = ("star_faces", "star_seen", "star_named_right", "star_named_wrong", "strangers",

@@ -51,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kpopcam.commands.common import make_detector
+    from kpopcam.vision.detector import photo_detector
     from kpopcam.vision.emotion import EmotionReader
     from kpopcam.vision.weights import WeightsError
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         identify = None if args.no_stars else star_matcher(args)
     except (WeightsError, ValueError) as exc:
         return fail(f"analyze: {exc}")
-    detector = make_detector(settings)
+    detector = photo_detector(settings)
     failures = 0
     for path in photos:
         try:
@@ -103,11 +103,9 @@ def analyze_photo(rgb: np.ndarray, detector, reader, identify=None) -> list[Face
 def star_matcher(args):
     """A function (rgb, faces) -> [StarMatch] when the gallery file exists and has stars;
     None otherwise, so that emotion alone works without a gallery (and without FaceNet)."""
-    from kpopcam.commands.common import make_embedder, open_gallery
-    from kpopcam.settings import data_dir
+    from kpopcam.commands.common import gallery_path, make_embedder, open_gallery
 
-    path = args.gallery or data_dir() / "stars.sqlite"
-    if not Path(path).is_file():
+    if not gallery_path(args).is_file():
         return None
     gallery = open_gallery(args)
     if not gallery.stars():

@@ -40,13 +40,6 @@ def gallery_write_failed(path: Path, exc: sqlite3.Error) -> str:
             "or its folder read-only?)")
 
 
-def make_detector(settings: Settings):
-    from kpopcam.vision.detector import make_detector as make
-
-    d = settings.detector
-    return make(d.kind, min_face_px=d.min_face_px, scale=d.scale)
-
-
 def make_embedder(settings: Settings):
     from kpopcam.vision.embedder import FaceEmbedder
 
@@ -58,5 +51,5 @@ def fail(message: str, code: int = 1) -> int:
     return code
 
 
-__all__ = ["GalleryError", "fail", "gallery_write_failed", "make_detector", "make_embedder",
+__all__ = ["GalleryError", "fail", "gallery_write_failed", "make_embedder",
            "open_gallery"]

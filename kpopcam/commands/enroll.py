@@ -10,7 +10,6 @@ from kpopcam.commands.common import (
     fail,
     gallery_path,
     gallery_write_failed,
-    make_detector,
     make_embedder,
     open_gallery,
 )
@@ -41,7 +40,9 @@ def run(args) -> int:
         return fail("no photos found in " + ", ".join(args.photos))
     try:
         gallery = open_gallery(args)
-        detector, embedder = make_detector(args.settings), make_embedder(args.settings)
+        from kpopcam.vision.detector import photo_detector
+
+        detector, embedder = photo_detector(args.settings), make_embedder(args.settings)
         with tqdm(total=len(photos), desc=f"enrolling {args.name}", unit="photo") as bar:
             report = _enroll(args, photos, detector, embedder, gallery, bar)
     except (GalleryError, WeightsError) as exc:

@@ -38,17 +38,17 @@ def load_models(settings: Settings, gallery: StarGallery, progress: Callable) ->
     progress(0, 4, "Loading torch…")
     import torch  # noqa: F401  (the slow part of a cold start)
 
-    from kpopcam.commands.common import make_detector
     from kpopcam.live.loading import load_face_models, load_portrait_maker
+    from kpopcam.vision.detector import photo_detector
 
     progress(1, 4, "Loading face detector and recogniser…")
     face_models = load_face_models(settings, gallery)
     progress(2, 4, "Loading portrait maker…")
     portraits = load_portrait_maker(settings)
     progress(3, 4, "Loading photo detector…")
-    photo_detector = make_detector(settings)
+    photo = photo_detector(settings)
     progress(4, 4, "Ready")
-    return LoadedModels(face_models, portraits, photo_detector)
+    return LoadedModels(face_models, portraits, photo)
 
 
 ModelLoader = Callable[[Settings, StarGallery, Callable], LoadedModels]

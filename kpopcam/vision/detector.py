@@ -134,6 +134,19 @@ def make_detector(kind: str = "mtcnn", min_face_px: int = 20, scale: float = 1.0
     raise ValueError(f"unknown detector {kind!r} (mtcnn or haar)")
 
 
+def photo_detector(settings) -> FaceDetector:
+    """The detector for still photos (enrol, analyze, portrait): the [detector] settings."""
+    d = settings.detector
+    return make_detector(d.kind, min_face_px=d.min_face_px, scale=d.scale)
+
+
+def live_detector(settings) -> FaceDetector:
+    """The detector for live video, which trades reach for speed: the [live] settings."""
+    live = settings.live
+    return make_detector(settings.detector.kind, min_face_px=live.min_face_px,
+                         scale=live.detect_scale, factor=live.pyramid_factor)
+
+
 def detect_in_photo(detector: FaceDetector, rgb: np.ndarray) -> list[Face]:
     """Faces on a photo; a tight face crop (no face found) is tried again with a plain border,
     since MTCNN needs some context around a face. Boxes are in the photo's coordinates."""
