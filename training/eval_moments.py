@@ -149,38 +149,35 @@ def slack_frames(fps: float) -> int:
     return math.ceil(Settings().trigger.hold_s * fps)
 
 
-def score_run(clip: Clip, run: ClipRun, names: bool = True) -> Score:
-    score = Score()
-    if names:
-        score.clips = 1
-        for number, faces in sorted(run.frames.items()):
-            score += score_frame(clip.truth, number, faces)
-    score += score_captures(clip.truth, run.captures, slack_frames(run.fps))
-    if not names:
-        score.moments = 0  # the first run counted them
-    return score
+def score_runs(clip: Clip, runs: list[ClipRun]) -> Score:
+    """Names on the first run's frames (every run names alike), captures of all runs (a
+    moment is caught only by a capture of its own emotion)."""
+    score = Score(clips=1)
+    for number, faces in sorted(runs[0].frames.items()):
+        score += score_frame(clip.truth, number, faces)
+    captures = [c for run in runs for c in run.captures]
+    return score + score_captures(clip.truth, captures, slack_frames(runs[0].fps))
 
 
 def score_clip(clip: Clip, models, detector, work: Path) -> tuple[Score, list[ClipRun]]:
     """Enrol, run once per emotion of the clip's moments, and score."""
     emotions = sorted({m.emotion for m in clip.truth.moments}) or ["happy"]
-    score, runs = Score(), []
+    runs = []
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         settings = clip_settings(clip, emotions[0], Path(tmp) / "captures")
         gallery = enrol_stars(clip, settings, detector, models.embedder,
                               Path(tmp) / "stars.sqlite")
         try:
-            for i, emotion in enumerate(emotions):
+            for emotion in emotions:
                 settings = clip_settings(clip, emotion, Path(tmp) / f"captures-{emotion}")
-                run = run_clip(clip, settings, dataclasses.replace(models, gallery=gallery))
-                score += score_run(clip, _only(run, emotion), names=i == 0)
-                runs.append(run)
+                runs.append(run_clip(clip, settings,
+                                     dataclasses.replace(models, gallery=gallery)))
         finally:
             gallery.close()
     if len(runs[0].frames) != clip.truth.frames:
         print(f"{clip.name}: {len(runs[0].frames)} frames analysed, truth.json says "
               f"{clip.truth.frames}", file=sys.stderr)
-    return score, runs
+    return score_runs(clip, runs), runs
 
 
 def details(clip: Clip, runs: list[ClipRun]) -> str:
@@ -194,12 +191,6 @@ def details(clip: Clip, runs: list[ClipRun]) -> str:
              for c in captures]
     return (f"  {clip.name}: captures: {', '.join(saved) or 'none'}; moments missed: "
             f"{', '.join(missed) or 'none'}")
-
-
-def _only(run: ClipRun, emotion: str) -> ClipRun:
-    """Moments of other emotions are not this run's to catch."""
-    return dataclasses.replace(run, captures=tuple(c for c in run.captures
-                                                   if c.emotion == emotion))
 
 
 def load_models():

@@ -105,10 +105,9 @@ class Score:
     caught: int = 0
     star_seen: int = 0  # detail, not in the JSON line: star_faces with any face reported
 
-    def __iadd__(self, other: Score) -> Score:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-        return self
+    def __add__(self, other: Score) -> Score:
+        return Score(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                        for f in fields(self)})
 
     def as_dict(self) -> dict[str, int]:
         """The issue's JSON line: exactly these keys."""

@@ -3,6 +3,7 @@ star (smiling) to another man, its truth.json and enrolment photos."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from kpopcam.settings import Settings
 from tests.conftest import save_jpeg
 from tests.live.conftest import write_video
-from training.eval_moments import find_clips, load_models, main, run_clip, score_run
+from training.eval_moments import enrol_stars, find_clips, load_models, main, run_clip, score_runs
 from training.moment_scoring import SavedCapture, SeenFace, Truth, score_captures, score_frame
 
 STAR, OTHER = "Eileen", "Cameraman"
@@ -48,16 +49,12 @@ def clips_dir(tmp_path_factory, astronaut, cameraman):
 @pytest.fixture(scope="module")
 def recorded(clips_dir):
     """One run of the engine over the clip, kept for scoring under several truths."""
-    from training.eval_moments import enrol_stars
-
     [clip], _ = find_clips(clips_dir / "clips", clips_dir / "truth")
     models, detector = load_models()
     settings = Settings().updated({"live": {"background_detection": False, "detect_every": 1},
                                    "trigger": {"star": STAR},
                                    "capture": {"folder": str(clips_dir / "caps")}})
     gallery = enrol_stars(clip, settings, detector, models.embedder, clips_dir / "stars.sqlite")
-    import dataclasses
-
     run = run_clip(clip, settings, dataclasses.replace(models, gallery=gallery))
     gallery.close()
     return clip, run
@@ -75,7 +72,7 @@ def test_folders_without_truth_are_skipped_and_the_overlay_gives_truth_and_enrol
 def test_the_star_is_named_and_the_stranger_after_the_cut_counts_as_named(recorded):
     clip, run = recorded
     assert sorted(run.frames) == list(range(40))  # every frame analysed
-    score = score_run(clip, run)
+    score = score_runs(clip, [run])
     assert score.star_faces == 20 and score.strangers == 20
     assert score.star_named_right >= 18, score
     assert score.star_named_wrong == 0, score
@@ -90,8 +87,8 @@ def test_a_name_given_where_that_star_is_not_is_a_wrong_name(recorded):
     """The same run, with the second shot's man left out of the truth: his name is wrong."""
     clip, run = recorded
     truth = dict(TRUTH, people=TRUTH["people"][:1])
-    score = score_run(clip.__class__(clip.name, clip.video, Truth.from_dict(truth), clip.enrol),
-                      run)
+    other = dataclasses.replace(clip, truth=Truth.from_dict(truth))
+    score = score_runs(other, [run])
     assert score.strangers == score.strangers_named == 0
     assert score.star_named_wrong >= 15, score
 
@@ -106,7 +103,7 @@ def test_the_json_line_is_last_and_the_run_is_repeatable(clips_dir, recorded, ca
                             "strangers", "strangers_named", "captures", "wrong_captures",
                             "moments", "caught"]
     clip, run = recorded
-    assert totals == score_run(clip, run).as_dict()  # every frame, inline detection: the same
+    assert totals == score_runs(clip, [run]).as_dict()  # every frame, inline detection: the same
 
 
 # -- the rules on hand-made faces ---------------------------------------------------------------
