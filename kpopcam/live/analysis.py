@@ -52,8 +52,15 @@ class FaceModels:
     gallery: object
     emotion: object
     flip: bool = True
-    # a track's new embedding below this similarity to its own earlier ones is a new person
-    same_person: float = 0.6
+    # a track's new embedding below this similarity to its own earlier ones is a new person;
+    # None: as far below the gallery's threshold as the threshold is below 1 (CASIA 0.75 ->
+    # 0.5: one face crying, then laughing, stays one person)
+    same_person: float | None = None
+
+    def same_person_line(self) -> float:
+        if self.same_person is not None:
+            return self.same_person
+        return 2 * self.gallery.threshold - 1
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,7 @@ class FrameAnalyzer:
                                                       flip=self.models.flip)
         for i, embedding in zip(todo, embeddings, strict=True):
             track = tracks[i]
-            if not track.looks_like(embedding, self.models.same_person):
+            if not track.looks_like(embedding, self.models.same_person_line()):
                 track.forget_identity()
                 self.trigger.end_moment(track.id)
             track.add_vote(self.models.gallery.match(embedding), now, embedding)
