@@ -13,6 +13,7 @@ from kpopcam.images import ImageReadError, read_rgb
 from kpopcam.stars import EnrolledFace, StarGallery
 from kpopcam.types import Face
 from kpopcam.vision.detector import FaceDetector, box_crop, detect_in_photo
+from kpopcam.vision.gallery_crop import make_crop
 
 # A second face at least this large (relative to the largest) makes a photo ambiguous.
 AMBIGUOUS_SIZE_RATIO = 0.7
@@ -73,7 +74,8 @@ def enroll(
             report.skipped.append((path, found.reason))
         else:
             embedding = embedder.embed_faces(found.rgb, [found.face], flip=flip)[0]
-            faces.append(EnrolledFace(embedding, str(path), thumbnail_jpeg(found.rgb, found.face)))
+            faces.append(EnrolledFace(embedding, str(path), thumbnail_jpeg(found.rgb, found.face),
+                                      make_crop(found.rgb, found.face)))
             report.added.append(path)
         if on_photo:
             on_photo(path)

@@ -60,19 +60,30 @@ class LiveSettings:
 
 @dataclass
 class IdentitySettings:
-    weights: str = "casia-webface"  # casia-webface (offline) | vggface2 (downloads once)
-    # Cosine similarity below which a face is "unknown". 0.75 on BLACKPINK (5 photos a star):
-    # 79 % of a star's faces accepted, 28 % of a non-enrolled member's taken for another; a
-    # track votes over many frames, which cuts both errors (training/RESULTS.md).
-    threshold: float = 0.75
+    # dlib (the default, offline) | casia-webface (FaceNet, offline) | vggface2 (downloads once)
+    weights: str = "dlib"
+    # Cosine similarity below which a face is "unknown"; 0 means the embedder's own calibrated
+    # value (IDENTITY_THRESHOLDS), which is what the gallery then uses: match_threshold.
+    threshold: float = 0.0
     flip: bool = True  # average each face's embedding with its mirror image's
+
+    @property
+    def match_threshold(self) -> float:
+        return self.threshold or IDENTITY_THRESHOLDS[self.weights]
 
     def validate(self) -> None:
         _check(
-            self.weights in ("casia-webface", "vggface2"),
-            "weights", "must be 'casia-webface' or 'vggface2'",
+            self.weights in IDENTITY_THRESHOLDS,
+            "weights", f"must be one of {', '.join(map(repr, IDENTITY_THRESHOLDS))}",
         )
-        _check(-1 <= self.threshold <= 1, "threshold", "must be in [-1, 1]")
+        _check(-1 <= self.threshold <= 1, "threshold", "must be in [-1, 1] (0: automatic)")
+
+
+# Each embedder's own threshold: about 1 % of a non-enrolled person's faces taken for an
+# enrolled star, with 5 photos a star (training/eval_identity.py, training/RESULTS.md). A track
+# votes over many frames, which cuts both errors. dlib's own rule, Euclidean distance 0.6 on its
+# raw descriptors, is close to cosine 0.83 on these unit vectors.
+IDENTITY_THRESHOLDS = {"dlib": 0.85, "casia-webface": 0.75, "vggface2": 0.75}
 
 
 @dataclass

@@ -62,7 +62,7 @@ def _default_gallery(settings: Settings):
     from kpopcam.stars import StarGallery
 
     return StarGallery(data_dir() / "stars.sqlite", embedder=settings.identity.weights,
-                       threshold=settings.identity.threshold)
+                       threshold=settings.identity.match_threshold)
 
 
 def install_excepthook(window) -> None:
