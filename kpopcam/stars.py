@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kpopcam.settings import IDENTITY_THRESHOLDS
 from kpopcam.types import StarMatch
 from kpopcam.vision.gallery_crop import GalleryCrop, crop_of_thumbnail, read_crop
 
@@ -99,9 +100,10 @@ class StarGallery:
     connection holds one lock, and `match` reads an immutable centroid snapshot.
     """
 
-    def __init__(self, path: str | Path, embedder: str = "dlib", threshold: float = 0.85):
+    def __init__(self, path: str | Path, embedder: str = "dlib", threshold: float | None = None):
+        """threshold: None for the embedder's own calibrated one (IDENTITY_THRESHOLDS)."""
         self.path = Path(path)
-        self.threshold = threshold
+        self.threshold = IDENTITY_THRESHOLDS[embedder] if threshold is None else threshold
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = _connect(self.path)
