@@ -83,7 +83,7 @@ class IdentitySettings:
 # star, a non-enrolled member of the group as the stranger; training/RESULTS.md). dlib: 0.97
 # names 80 % of a BLACKPINK star's faces and takes 6 % of another member's for an enrolled one
 # (CASIA at 0.75: 79 % and 28 %). dlib's cosines are all high (two different people about 0.8),
-# and its usual rule, distance 0.6 on its raw descriptors (about cosine 0.92 here), takes most
+# and its usual rule, distance 0.6 on its raw descriptors (about cosine 0.91 here), takes most
 # of a look-alike member's faces. A track votes over many frames, which cuts both errors.
 IDENTITY_THRESHOLDS = {"dlib": 0.97, "casia-webface": 0.75, "vggface2": 0.75}
 

@@ -376,7 +376,7 @@ def clean_name(name: str) -> str:
 
 def name_key(name: str) -> str:
     """What two names must share to be one star: NFC and case-folded ('LISA' is 'lisa')."""
-    return unicodedata.normalize("NFC", clean_name(name).casefold())
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", str(name)).strip().casefold())
 
 
 def centroid(embeddings: np.ndarray) -> np.ndarray:
