@@ -39,10 +39,12 @@ def run(args) -> int:
     settings = args.settings.updated({"trigger": overrides}) if overrides else args.settings
     try:
         gallery = open_gallery(args)
-        if settings.trigger.star and settings.trigger.star not in {s.name for s in
-                                                                   gallery.stars()}:
-            return fail(f"no star called {settings.trigger.star!r} is enrolled: "
-                        "kpopcam enroll NAME PHOTOS... first (kpopcam stars lists them)")
+        if settings.trigger.star:  # --star lisa means the enrolled 'Lisa'
+            star = gallery.find(settings.trigger.star)
+            if star is None:
+                return fail(f"no star called {settings.trigger.star!r} is enrolled: "
+                            "kpopcam enroll NAME PHOTOS... first (kpopcam stars lists them)")
+            settings = settings.updated({"trigger": {"star": star}})
         source = open_source(args.source, realtime=not args.fast)
         print("loading models...", file=sys.stderr)
         engine = build_engine(settings, source, load_face_models(settings, gallery),
