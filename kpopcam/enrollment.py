@@ -55,6 +55,13 @@ def thumbnail_jpeg(rgb: np.ndarray, face: Face) -> bytes:
     return data.tobytes() if ok else b""
 
 
+def enrolled_face(rgb: np.ndarray, face: Face, embedding: np.ndarray, photo: str) -> EnrolledFace:
+    """What the gallery keeps of a face: its embedding, where it came from, a thumbnail, and
+    the crop it can be embedded again from when the embedder changes."""
+    return EnrolledFace(np.asarray(embedding), photo, thumbnail_jpeg(rgb, face),
+                        make_crop(rgb, face))
+
+
 def enroll(
     name: str,
     photos: Iterable[Path],
@@ -74,8 +81,7 @@ def enroll(
             report.skipped.append((path, found.reason))
         else:
             embedding = embedder.embed_faces(found.rgb, [found.face], flip=flip)[0]
-            faces.append(EnrolledFace(embedding, str(path), thumbnail_jpeg(found.rgb, found.face),
-                                      make_crop(found.rgb, found.face)))
+            faces.append(enrolled_face(found.rgb, found.face, embedding, str(path)))
             report.added.append(path)
         if on_photo:
             on_photo(path)
