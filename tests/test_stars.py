@@ -127,3 +127,32 @@ def test_embeddings_of_two_sizes_never_share_a_gallery(gallery, directions):
     with pytest.raises(GalleryError, match="128 and 512"):
         gallery.add_faces("Rosé", [EnrolledFace(np.ones(128, np.float32), "rose.jpg")])
     assert "Rosé" not in {s.name for s in gallery.stars()}
+
+
+def old_gallery_file(path, vector):
+    """A gallery as kpopcam wrote it before faces kept crops."""
+    import sqlite3
+
+    from kpopcam.stars import SCHEMA
+
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('embedder', 'casia-webface')")
+    db.execute("INSERT INTO stars(id, name, created) VALUES (1, 'Lisa', 0)")
+    db.execute("INSERT INTO faces(star_id, embedding, photo, added) VALUES (1, ?, 'a.jpg', 0)",
+               (np.asarray(vector, "<f4").tobytes(),))
+    db.commit()
+    db.close()
+    return path
+
+
+def test_a_gallery_from_before_crops_opens_and_imports(tmp_path, directions):
+    (lisa, _, _), _ = directions
+    old = old_gallery_file(tmp_path / "old.sqlite", lisa)
+    old_copy = old_gallery_file(tmp_path / "old_copy.kpopcam", lisa)
+    with StarGallery(old, embedder="casia-webface", threshold=0.5) as g:
+        assert g.match(lisa).name == "Lisa"
+        assert g.import_from(old_copy) == 0  # the same face
+    with StarGallery(tmp_path / "new.sqlite", embedder="casia-webface", threshold=0.5) as g:
+        assert g.import_from(old_copy) == 1
+        assert g.match(lisa).name == "Lisa"
