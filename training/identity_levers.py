@@ -3,8 +3,9 @@
 python -m training.identity_levers DIR     (DIR/<person>/<photo>; run eval_identity first for
                                             both embedders, whose cached embeddings this reads)
 
-- fusion: dlib and FaceNet-CASIA centroid similarities, each turned into a z-score against the
-  similarities of the gallery's faces to the other stars' centroids, then averaged;
+- fusion: a weighted sum of dlib's and FaceNet-CASIA's centroid similarities, either as they
+  are or each first turned into a z-score against the similarities of the gallery's faces to
+  the other stars' centroids;
 - gallery-centred: the mean of all enrolled faces (every member of the group enrolled) is
   taken off the gallery and the queries before cosine similarity;
 - both together.
@@ -25,7 +26,6 @@ from training.eval_identity import (
     closed_set_top1,
     open_set,
     print_row,
-    summary,
     unit,
 )
 from training.identity_data import list_photos
@@ -50,18 +50,23 @@ def impostor_stats(gallery, labels, people, score_fn):
     return values.mean(), max(values.std(), 1e-6)
 
 
-def fused_matcher(dims: tuple[int, ...], centre: bool = False):
-    """Score-normalised average of the centroid similarities of each embedder's columns."""
+def fused_matcher(dims: tuple[int, ...], weights: tuple[float, ...], centre: bool = False,
+                  znorm: bool = True):
+    """Weighted sum of the centroid similarities of each embedder's columns; znorm: each first
+    turned into a z-score against its impostor similarities in the gallery."""
     bounds = np.cumsum((0, *dims))
     part_scores = centred_scores if centre else centroid_scores
 
     def scores(gallery, labels, queries, people):
         total = 0.0
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        for lo, hi, weight in zip(bounds[:-1], bounds[1:], weights, strict=True):
             g, q = gallery[:, lo:hi], queries[:, lo:hi]
-            mean, spread = impostor_stats(g, labels, people, part_scores)
-            total = total + (part_scores(g, labels, q, people) - mean) / spread
-        return total / len(dims)
+            part = part_scores(g, labels, q, people)
+            if znorm:
+                mean, spread = impostor_stats(g, labels, people, part_scores)
+                part = (part - mean) / spread
+            total = total + weight * part
+        return total
 
     return scores
 
@@ -94,15 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         "casia-webface": (casia, centroid_scores),
         "dlib, gallery-centred": (dlib, centred_scores),
         "casia, gallery-centred": (casia, centred_scores),
-        "fusion": (both, fused_matcher(dims)),
-        "fusion, gallery-centred": (both, fused_matcher(dims, centre=True)),
     }
-    print(f"{'lever':26} " + " ".join(f"top1@k={k:<3}" for k in K_VALUES)
+    for w in (0.5, 0.75):
+        for centre in (False, True):
+            for znorm in (True, False):
+                name = (f"fusion {w:.2f}/{1 - w:.2f}, {'z-scores' if znorm else 'cosines'}"
+                        + (", centred" if centre else ""))
+                runs[name] = (both, fused_matcher(dims, (w, 1 - w), centre, znorm))
+    print(f"{'lever':40} " + " ".join(f"top1@k={k:<3}" for k in K_VALUES)
           + "  TAR@FAR1%  threshold")
     for name, (emb, matcher) in runs.items():
         result = evaluate(emb, labels, matcher)
-        print_row(f"{name:26}", *result)
-        print(f"{'':26} {summary(*result)}")
+        print_row(f"{name:40}", *result)
     return 0
 
 
