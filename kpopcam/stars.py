@@ -342,12 +342,13 @@ def migrate_gallery(
         report = MigrationReport(embedder.kind, backup)
         updates, dropped_ids = [], []
         for done, (face_id, name, thumbnail, crop, crop_face) in enumerate(rows, 1):
-            source = _crop(crop, crop_face) or (thumbnail and crop_of_thumbnail(thumbnail))
+            kept = _crop(crop, crop_face)
+            source = kept or (thumbnail and crop_of_thumbnail(thumbnail))
             if source:
                 vector = embedder.embed_faces(source.rgb(), [source.face], flip=True)[0]
                 updates.append((_to_blob(vector), face_id))
-                report.from_crops += crop is not None
-                report.from_thumbnails += crop is None
+                report.from_crops += kept is not None
+                report.from_thumbnails += kept is None
             else:
                 dropped_ids.append((face_id,))
                 report.dropped[name] = report.dropped.get(name, 0) + 1
