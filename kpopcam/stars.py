@@ -323,13 +323,15 @@ def gallery_embedder(path: str | Path) -> str | None:
 
 
 def migrate_gallery(
-    path: str | Path, embedder, on_progress: Callable[[int, int], None] | None = None
+    path: str | Path, embedder, on_progress: Callable[[int, int], None] | None = None,
+    flip: bool = True,
 ) -> MigrationReport:
     """Embed every face of a gallery again with `embedder` (an object with `kind` and
     `embed_faces`), from the crop it kept, or from its thumbnail when it has no crop and the
     face in it is big enough. Faces with neither are dropped and counted per star: those stars
     need enrolling again. All or nothing: the gallery changes in one transaction at the end,
-    and a copy of it as it was is kept beside it. on_progress(done, total) after each face."""
+    and a copy of it as it was is kept beside it. on_progress(done, total) after each face;
+    flip: as enrolment does it (identity.flip)."""
     path = Path(path)
     db = _connect(path)
     try:
@@ -345,7 +347,7 @@ def migrate_gallery(
             kept = _crop(crop, crop_face)
             source = kept or (thumbnail and crop_of_thumbnail(thumbnail))
             if source:
-                vector = embedder.embed_faces(source.rgb(), [source.face], flip=True)[0]
+                vector = embedder.embed_faces(source.rgb(), [source.face], flip=flip)[0]
                 updates.append((_to_blob(vector), face_id))
                 report.from_crops += kept is not None
                 report.from_thumbnails += kept is None

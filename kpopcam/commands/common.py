@@ -17,11 +17,11 @@ def open_gallery(args) -> StarGallery:
     try:
         return StarGallery(path, embedder=identity.weights, threshold=identity.match_threshold)
     except GalleryNeedsMigration as needed:
-        migrate(needed, make_embedder(settings))
+        migrate(needed, make_embedder(settings), flip=identity.flip)
     return StarGallery(path, embedder=identity.weights, threshold=identity.match_threshold)
 
 
-def migrate(needed: GalleryNeedsMigration, embedder) -> None:
+def migrate(needed: GalleryNeedsMigration, embedder, flip: bool = True) -> None:
     from tqdm import tqdm
 
     print(f"kpopcam: the star gallery {needed.path} was made with {needed.stored}; "
@@ -31,7 +31,7 @@ def migrate(needed: GalleryNeedsMigration, embedder) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        report = migrate_gallery(needed.path, embedder, on_progress=progress)
+        report = migrate_gallery(needed.path, embedder, on_progress=progress, flip=flip)
     print(f"kpopcam: {report.from_crops + report.from_thumbnails} face(s) embedded again "
           f"({report.from_thumbnails} from small thumbnails); the old gallery is kept as "
           f"{report.backup}", file=sys.stderr)
