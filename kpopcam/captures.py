@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from kpopcam.files import reason_of, write_bytes_atomic
+from kpopcam.stars import name_key
 
 INDEX_NAME = "captures.sqlite"
 META_KEY = "kpopcam"
@@ -128,12 +129,12 @@ class CaptureStore:
              since: float | None = None, until: float | None = None) -> list[Capture]:
         """Captures newest first, filtered by star, emotion and time (epoch seconds)."""
         where, params = [], []
-        for clause, value in (("star = ?", star), ("emotion = ?", emotion),
+        self._db.create_function("name_key", 1, name_key, deterministic=True)  # 'lisa' = 'Lisa'
+        for clause, value in (("name_key(star) = ?", star), ("emotion = ?", emotion),
                               ("taken >= ?", since), ("taken < ?", until)):
             if value is not None:
                 where.append(clause)
-                params.append(unicodedata.normalize("NFC", value) if clause == "star = ?"
-                              else value)
+                params.append(name_key(value) if clause.startswith("name_key") else value)
         sql = "SELECT * FROM captures" + (" WHERE " + " AND ".join(where) if where else "")
         rows = self._db.execute(sql + " ORDER BY taken DESC, id DESC", params).fetchall()
         return [self._capture(row) for row in rows]

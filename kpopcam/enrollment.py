@@ -13,6 +13,7 @@ from kpopcam.images import ImageReadError, read_rgb
 from kpopcam.stars import EnrolledFace, StarGallery
 from kpopcam.types import Face, iou
 from kpopcam.vision.detector import FaceDetector, box_crop, detect_in_photo
+from kpopcam.vision.gallery_crop import make_crop
 
 # A second face at least this large (relative to the largest) makes a photo ambiguous.
 AMBIGUOUS_SIZE_RATIO = 0.7
@@ -56,9 +57,11 @@ def thumbnail_jpeg(rgb: np.ndarray, face: Face) -> bytes:
 
 def enrolled_face(rgb: np.ndarray, face: Face, photo: str, embedder,
                   flip: bool = True) -> EnrolledFace:
-    """One face of a picture, ready for the gallery: its embedding and a thumbnail."""
+    """What the gallery keeps of a face: its embedding, where it came from, a thumbnail, and
+    the crop it can be embedded again from when the embedder changes."""
     embedding = embedder.embed_faces(rgb, [face], flip=flip)[0]
-    return EnrolledFace(np.asarray(embedding), photo, thumbnail_jpeg(rgb, face))
+    return EnrolledFace(np.asarray(embedding), photo, thumbnail_jpeg(rgb, face),
+                        make_crop(rgb, face))
 
 
 def enroll_frame_face(name: str, rgb: np.ndarray, box, photo: str, detector: FaceDetector,

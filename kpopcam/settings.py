@@ -60,19 +60,32 @@ class LiveSettings:
 
 @dataclass
 class IdentitySettings:
-    weights: str = "casia-webface"  # casia-webface (offline) | vggface2 (downloads once)
-    # Cosine similarity below which a face is "unknown". 0.75 on BLACKPINK (5 photos a star):
-    # 79 % of a star's faces accepted, 28 % of a non-enrolled member's taken for another; a
-    # track votes over many frames, which cuts both errors (training/RESULTS.md).
-    threshold: float = 0.75
+    # dlib (the default, offline) | casia-webface (FaceNet, offline) | vggface2 (downloads once)
+    weights: str = "dlib"
+    # Cosine similarity below which a face is "unknown"; 0 means the embedder's own calibrated
+    # value (IDENTITY_THRESHOLDS), which is what the gallery then uses: match_threshold.
+    threshold: float = 0.0
     flip: bool = True  # average each face's embedding with its mirror image's
+
+    @property
+    def match_threshold(self) -> float:
+        return self.threshold or IDENTITY_THRESHOLDS[self.weights]
 
     def validate(self) -> None:
         _check(
-            self.weights in ("casia-webface", "vggface2"),
-            "weights", "must be 'casia-webface' or 'vggface2'",
+            self.weights in IDENTITY_THRESHOLDS,
+            "weights", f"must be one of {', '.join(map(repr, IDENTITY_THRESHOLDS))}",
         )
-        _check(-1 <= self.threshold <= 1, "threshold", "must be in [-1, 1]")
+        _check(-1 <= self.threshold <= 1, "threshold", "must be in [-1, 1] (0: automatic)")
+
+
+# Each embedder's own threshold, on its unit vectors, from training/eval_identity.py (5 photos a
+# star, a non-enrolled member of the group as the stranger; training/RESULTS.md). dlib: 0.97
+# names 80 % of a BLACKPINK star's faces and takes 6 % of another member's for an enrolled one
+# (CASIA at 0.75: 79 % and 28 %). dlib's cosines are all high (two different people about 0.8),
+# and its usual rule, distance 0.6 on its raw descriptors (about cosine 0.91 here), takes most
+# of a look-alike member's faces. A track votes over many frames, which cuts both errors.
+IDENTITY_THRESHOLDS = {"dlib": 0.97, "casia-webface": 0.75, "vggface2": 0.75}
 
 
 @dataclass

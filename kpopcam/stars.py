@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from kpopcam.settings import IDENTITY_THRESHOLDS
 from kpopcam.types import StarMatch
-
-EMBEDDING_DIM = 512
+from kpopcam.vision.gallery_crop import GalleryCrop, crop_of_thumbnail, read_crop
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,10 +33,25 @@ CREATE TABLE IF NOT EXISTS faces (
 );
 CREATE INDEX IF NOT EXISTS faces_star ON faces(star_id);
 """
+# Added after the first release; older galleries get them on open (their faces have none).
+CROP_COLUMNS = {"crop": "BLOB", "crop_face": "TEXT"}
 
 
 class GalleryError(ValueError):
     """A gallery operation a fan asked for that cannot be done (the message says why)."""
+
+
+class GalleryNeedsMigration(GalleryError):
+    """The gallery's faces were embedded by another embedder than the one asked for; the
+    gallery can embed them again (migrate_gallery)."""
+
+    def __init__(self, path: Path, stored: str, wanted: str):
+        super().__init__(
+            f"{path} holds faces embedded with {stored}, not {wanted}; "
+            f"run `kpopcam stars migrate` to embed them again with {wanted}, "
+            f'or set identity.weights = "{stored}"'
+        )
+        self.path, self.stored, self.wanted = path, stored, wanted
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class EnrolledFace:
     embedding: np.ndarray
     photo: str
     thumbnail: bytes | None = None  # JPEG bytes
+    crop: GalleryCrop | None = None  # what the face can be embedded again from
 
 
 @dataclass(frozen=True)
@@ -52,28 +69,56 @@ class Star:
     thumbnail: bytes | None  # JPEG of the first enrolled face
 
 
+@dataclass(frozen=True)
+class _Centroids:
+    """One immutable snapshot of the stars' centroids: replaced whole, never edited, so a
+    thread matching against it never sees it half built."""
+
+    names: tuple[str, ...]
+    matrix: np.ndarray  # (stars, dim), read-only
+
+
+@dataclass
+class MigrationReport:
+    embedder: str
+    backup: Path | None = None  # the gallery as it was before
+    from_crops: int = 0
+    from_thumbnails: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)  # star -> faces that could not be
+
+
 class StarGallery:
     """Stars with several embeddings each. `match` is open-set: below `threshold` a face is
     unknown. Each star is matched by its centroid: the mean of its unit embeddings (chosen
     over best-single-embedding and a trained classifier by training/eval_identity.py).
 
-    The gallery remembers which embedder made its embeddings (`embedder`); opening it with
-    another one is an error, since their embeddings cannot be compared.
+    The gallery remembers which embedder made its embeddings; opening it with another one
+    raises GalleryNeedsMigration. Names are matched without regard to case or Unicode form
+    ('lisa' is the star 'Lisa'); a star keeps the spelling it was first enrolled with.
+
+    Thread-safe: the analysis, pool and GUI threads share one gallery. Every use of the
+    connection holds one lock, and `match` reads an immutable centroid snapshot.
     """
 
-    def __init__(self, path: str | Path, embedder: str = "casia-webface", threshold: float = 0.75):
+    def __init__(self, path: str | Path, embedder: str = "dlib", threshold: float | None = None):
+        """threshold: None for the embedder's own calibrated one (IDENTITY_THRESHOLDS)."""
         self.path = Path(path)
-        self.threshold = threshold
+        self.threshold = IDENTITY_THRESHOLDS[embedder] if threshold is None else threshold
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        self._check_embedder(embedder)
-        self._centroids: tuple[list[str], np.ndarray] | None = None
+        self._lock = threading.RLock()
+        self._db = _connect(self.path)
+        self._centroids: _Centroids | None = None
+        stored = _stored_embedder(self._db)
+        if stored is None:
+            self._db.execute("INSERT INTO meta(key, value) VALUES ('embedder', ?)", (embedder,))
+        elif stored != embedder:
+            self._db.close()
+            raise GalleryNeedsMigration(self.path, stored, embedder)
+        self.embedder = embedder
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> StarGallery:
         return self
@@ -84,148 +129,168 @@ class StarGallery:
     # -- enrolment and editing -------------------------------------------------------------
 
     def add_faces(self, name: str, faces: Iterable[EnrolledFace]) -> int:
-        """Add faces to a star (made if new) in one transaction; returns how many were added."""
+        """Add faces to a star in one transaction; returns how many were added. A name that
+        differs from an enrolled star's only in case joins that star; a new name makes one."""
         name = clean_name(name)
-        rows = [
-            (_to_blob(f.embedding), f.photo, f.thumbnail, time.time()) for f in faces
-        ]
-        if not rows:
+        faces = list(faces)
+        if not faces:
             return 0
-        with self._transaction():
-            self._db.execute(
-                "INSERT OR IGNORE INTO stars(name, created) VALUES (?, ?)", (name, time.time())
-            )
-            (star_id,) = self._db.execute("SELECT id FROM stars WHERE name = ?", (name,)).fetchone()
+        with self._lock, self._transaction():
+            self._check_dims(faces)
+            star_id = self._star_id(name)
+            if star_id is None:
+                star_id = self._db.execute(
+                    "INSERT INTO stars(name, created) VALUES (?, ?)", (name, time.time())
+                ).lastrowid
             self._db.executemany(
-                "INSERT INTO faces(star_id, embedding, photo, thumbnail, added) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(star_id, *row) for row in rows],
+                "INSERT INTO faces(star_id, embedding, photo, thumbnail, added, crop, crop_face) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(star_id, *_face_row(f)) for f in faces],
             )
-        self._centroids = None
-        return len(rows)
+            self._centroids = None
+        return len(faces)
 
     def rename(self, old: str, new: str) -> None:
-        old, new = clean_name(old), clean_name(new)
-        self._require(old)
-        if old != new and self._exists(new):
-            raise GalleryError(f"there is already a star called {new!r}")
-        with self._transaction():
-            self._db.execute("UPDATE stars SET name = ? WHERE name = ?", (new, old))
-        self._centroids = None
+        new = clean_name(new)
+        with self._lock, self._transaction():
+            star_id = self._require(old)
+            other = self._star_id(new)
+            if other is not None and other != star_id:
+                raise GalleryError(f"there is already a star called {self._name_of(other)!r}")
+            self._db.execute("UPDATE stars SET name = ? WHERE id = ?", (new, star_id))
+            self._centroids = None
 
     def remove(self, name: str) -> None:
-        name = clean_name(name)
-        self._require(name)
-        with self._transaction():
-            self._db.execute("DELETE FROM stars WHERE name = ?", (name,))
-        self._centroids = None
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM stars WHERE id = ?", (self._require(name),))
+            self._centroids = None
+
+    def find(self, name: str) -> str | None:
+        """The enrolled star's name as stored for a name typed in any case, or None."""
+        with self._lock:
+            star_id = self._star_id(clean_name(name))
+            return None if star_id is None else self._name_of(star_id)
 
     def stars(self) -> list[Star]:
-        rows = self._db.execute(
-            """SELECT s.name, COUNT(f.id),
-                      (SELECT thumbnail FROM faces WHERE star_id = s.id ORDER BY id LIMIT 1)
-               FROM stars s LEFT JOIN faces f ON f.star_id = s.id
-               GROUP BY s.id ORDER BY s.name COLLATE NOCASE"""
-        ).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                """SELECT s.name, COUNT(f.id),
+                          (SELECT thumbnail FROM faces WHERE star_id = s.id ORDER BY id LIMIT 1)
+                   FROM stars s LEFT JOIN faces f ON f.star_id = s.id
+                   GROUP BY s.id ORDER BY s.name COLLATE NOCASE"""
+            ).fetchall()
         return [Star(name, count, thumb) for name, count, thumb in rows]
 
     def embeddings(self, name: str) -> np.ndarray:
-        name = clean_name(name)
-        self._require(name)
-        rows = self._db.execute(
-            "SELECT f.embedding FROM faces f JOIN stars s ON s.id = f.star_id "
-            "WHERE s.name = ? ORDER BY f.id",
-            (name,),
-        ).fetchall()
-        return np.stack([_from_blob(b) for (b,) in rows]) if rows else np.zeros((0, EMBEDDING_DIM))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT embedding FROM faces WHERE star_id = ? ORDER BY id",
+                (self._require(name),),
+            ).fetchall()
+        return np.stack([_from_blob(b) for (b,) in rows]) if rows else np.zeros((0, 0))
 
     # -- matching ----------------------------------------------------------------------------
 
     def match(self, embedding: np.ndarray) -> StarMatch:
         """The enrolled star this face is, or StarMatch(None, similarity) for an unknown face."""
-        names, centroids = self._load_centroids()
-        if not names:
+        snapshot = self._centroids or self._load_centroids()
+        if not snapshot.names:
             return StarMatch(None, 0.0)
-        similarities = centroids @ _unit(np.asarray(embedding, dtype=np.float32))
+        vector = _unit(np.asarray(embedding, dtype=np.float32).reshape(-1))
+        if vector.size != snapshot.matrix.shape[1]:
+            raise GalleryError(
+                f"an embedding of {vector.size} values cannot be matched against this "
+                f"gallery's {snapshot.matrix.shape[1]}-value ones ({self.embedder})"
+            )
+        similarities = snapshot.matrix @ vector
         best = int(np.argmax(similarities))
         similarity = float(similarities[best])
-        return StarMatch(names[best] if similarity >= self.threshold else None, similarity)
+        name = snapshot.names[best] if similarity >= self.threshold else None
+        return StarMatch(name, similarity)
 
-    def _load_centroids(self) -> tuple[list[str], np.ndarray]:
-        if self._centroids is None:
+    def _load_centroids(self) -> _Centroids:
+        with self._lock:
+            if self._centroids is not None:
+                return self._centroids
             rows = self._db.execute(
                 "SELECT s.name, f.embedding FROM faces f JOIN stars s ON s.id = f.star_id"
             ).fetchall()
             by_star: dict[str, list[np.ndarray]] = {}
             for name, blob in rows:
                 by_star.setdefault(name, []).append(_from_blob(blob))
-            names = sorted(by_star)
-            centroids = np.zeros((0, EMBEDDING_DIM), np.float32)
+            names = tuple(sorted(by_star))
+            matrix = np.zeros((0, 0), np.float32)
             if names:
-                centroids = np.stack([centroid(np.stack(by_star[n])) for n in names])
-            self._centroids = (names, centroids)
-        return self._centroids
+                matrix = np.stack([centroid(np.stack(by_star[n])) for n in names])
+            matrix.setflags(write=False)
+            self._centroids = _Centroids(names, matrix)
+            return self._centroids
 
     # -- gallery files -----------------------------------------------------------------------
 
     def export(self, path: str | Path) -> None:
         """Write the whole gallery to a standalone file another kpopcam can import."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.unlink(missing_ok=True)
-        target = sqlite3.connect(tmp)
-        try:
-            self._db.backup(target)
-        finally:
-            target.close()
-        tmp.replace(path)
+        with self._lock:
+            _backup(self._db, Path(path))
 
     def import_from(self, path: str | Path) -> int:
-        """Merge the stars of an exported gallery file into this one; returns faces added."""
+        """Merge the stars of an exported gallery file into this one; returns faces added.
+        Faces this gallery already has (the same embedding) are skipped."""
         path = Path(path)
         try:
             other = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            rows = other.execute(
-                "SELECT s.name, f.embedding, f.photo, f.thumbnail FROM faces f "
-                "JOIN stars s ON s.id = f.star_id ORDER BY f.id"
-            ).fetchall()
-            kind = other.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone()
-            other.close()
+            try:
+                kind = _stored_embedder(other)
+                rows = other.execute(_select_faces(other)).fetchall()
+            finally:
+                other.close()
         except sqlite3.Error as exc:
             raise GalleryError(f"{path}: not a kpopcam gallery file ({exc})") from exc
-        if kind and kind[0] != self._embedder():
+        if kind and kind != self.embedder:
             raise GalleryError(
-                f"{path} was made with the {kind[0]} embedder, this gallery uses "
-                f"{self._embedder()}; their faces cannot be compared"
+                f"{path} was made with the {kind} embedder, this gallery uses "
+                f"{self.embedder}; their faces cannot be compared (migrate that gallery first)"
             )
+        with self._lock:
+            have = {b for (b,) in self._db.execute("SELECT embedding FROM faces")}
         by_star: dict[str, list[EnrolledFace]] = {}
-        for name, blob, photo, thumb in rows:
-            by_star.setdefault(name, []).append(EnrolledFace(_from_blob(blob), photo, thumb))
+        for name, blob, photo, thumb, crop, crop_face in rows:
+            if blob in have:
+                continue
+            have.add(blob)
+            face = EnrolledFace(_from_blob(blob), photo, thumb, _crop(crop, crop_face))
+            by_star.setdefault(name, []).append(face)
         return sum(self.add_faces(name, faces) for name, faces in by_star.items())
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _check_embedder(self, embedder: str) -> None:
-        stored = self._embedder()
-        if stored is None:
-            self._db.execute("INSERT INTO meta(key, value) VALUES ('embedder', ?)", (embedder,))
-        elif stored != embedder:
+    def _check_dims(self, faces: list[EnrolledFace]) -> None:
+        row = self._db.execute("SELECT embedding FROM faces LIMIT 1").fetchone()
+        dims = {np.asarray(f.embedding).size for f in faces}
+        if row is not None:
+            dims.add(len(row[0]) // 4)
+        if len(dims) > 1:
             raise GalleryError(
-                f"{self.path} holds faces embedded with {stored}, not {embedder}; "
-                f"set identity.weights = \"{stored}\" or enrol the stars again in a new gallery"
+                f"embeddings of {' and '.join(map(str, sorted(dims)))} values cannot share a "
+                "gallery: they come from different embedders"
             )
 
-    def _embedder(self) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone()
-        return row[0] if row else None
+    def _star_id(self, name: str) -> int | None:
+        key = name_key(name)
+        for star_id, stored in self._db.execute("SELECT id, name FROM stars ORDER BY id"):
+            if name_key(stored) == key:
+                return star_id
+        return None
 
-    def _exists(self, name: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM stars WHERE name = ?", (name,)).fetchone()
-        return row is not None
+    def _name_of(self, star_id: int) -> str:
+        return self._db.execute("SELECT name FROM stars WHERE id = ?", (star_id,)).fetchone()[0]
 
-    def _require(self, name: str) -> None:
-        if not self._exists(name):
+    def _require(self, name: str) -> int:
+        name = clean_name(name)
+        star_id = self._star_id(name)
+        if star_id is None:
             raise GalleryError(f"no star called {name!r}")
+        return star_id
 
     def _transaction(self):
         return _Transaction(self._db)
@@ -242,12 +307,79 @@ class _Transaction:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+# -- migration to another embedder ---------------------------------------------------------
+
+
+def gallery_embedder(path: str | Path) -> str | None:
+    """Which embedder made a gallery file's embeddings (None: a new or empty gallery)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    db = _connect(path)
+    try:
+        return _stored_embedder(db)
+    finally:
+        db.close()
+
+
+def migrate_gallery(
+    path: str | Path, embedder, on_progress: Callable[[int, int], None] | None = None,
+    flip: bool = True,
+) -> MigrationReport:
+    """Embed every face of a gallery again with `embedder` (an object with `kind` and
+    `embed_faces`), from the crop it kept, or from its thumbnail when it has no crop and the
+    face in it is big enough. Faces with neither are dropped and counted per star: those stars
+    need enrolling again. All or nothing: the gallery changes in one transaction at the end,
+    and a copy of it as it was is kept beside it. on_progress(done, total) after each face;
+    flip: as enrolment does it (identity.flip)."""
+    path = Path(path)
+    db = _connect(path)
+    try:
+        backup = path.with_name(f"{path.stem}.{_stored_embedder(db)}{path.suffix}")
+        _backup(db, backup)
+        rows = db.execute(
+            "SELECT f.id, s.name, f.thumbnail, f.crop, f.crop_face "
+            "FROM faces f JOIN stars s ON s.id = f.star_id ORDER BY f.id"
+        ).fetchall()
+        report = MigrationReport(embedder.kind, backup)
+        updates, dropped_ids = [], []
+        for done, (face_id, name, thumbnail, crop, crop_face) in enumerate(rows, 1):
+            kept = _crop(crop, crop_face)
+            source = kept or (thumbnail and crop_of_thumbnail(thumbnail))
+            if source:
+                vector = embedder.embed_faces(source.rgb(), [source.face], flip=flip)[0]
+                updates.append((_to_blob(vector), face_id))
+                report.from_crops += kept is not None
+                report.from_thumbnails += kept is None
+            else:
+                dropped_ids.append((face_id,))
+                report.dropped[name] = report.dropped.get(name, 0) + 1
+            if on_progress:
+                on_progress(done, len(rows))
+        with _Transaction(db):
+            db.executemany("UPDATE faces SET embedding = ? WHERE id = ?", updates)
+            db.executemany("DELETE FROM faces WHERE id = ?", dropped_ids)
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('embedder', ?)",
+                       (embedder.kind,))
+        return report
+    finally:
+        db.close()
+
+
+# -- names and vectors ---------------------------------------------------------------------
+
+
 def clean_name(name: str) -> str:
     """A star's name as stored: Unicode NFC (so Hangul typed two ways is one star), trimmed."""
     name = unicodedata.normalize("NFC", str(name)).strip()
     if not name:
         raise GalleryError("a star needs a name")
     return name
+
+
+def name_key(name: str) -> str:
+    """What two names must share to be one star: NFC and case-folded ('LISA' is 'lisa')."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", str(name)).strip().casefold())
 
 
 def centroid(embeddings: np.ndarray) -> np.ndarray:
@@ -260,11 +392,58 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def _to_blob(embedding: np.ndarray) -> bytes:
-    vector = np.asarray(embedding, dtype="<f4").reshape(-1)
-    if vector.size != EMBEDDING_DIM:
-        raise GalleryError(f"an embedding has {EMBEDDING_DIM} values, got {vector.size}")
-    return vector.tobytes()
+    return np.asarray(embedding, dtype="<f4").reshape(-1).tobytes()
 
 
 def _from_blob(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+def _face_row(face: EnrolledFace) -> tuple:
+    crop = face.crop
+    return (_to_blob(face.embedding), face.photo, face.thumbnail, time.time(),
+            None if crop is None else crop.jpeg, None if crop is None else crop.face_json())
+
+
+def _crop(jpeg: bytes | None, face_json: str | None) -> GalleryCrop | None:
+    return read_crop(jpeg, face_json) if jpeg and face_json else None
+
+
+# -- the file ------------------------------------------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(SCHEMA)
+    have = {row[1] for row in db.execute("PRAGMA table_info(faces)")}
+    for column, kind in CROP_COLUMNS.items():
+        if column not in have:
+            db.execute(f"ALTER TABLE faces ADD COLUMN {column} {kind}")
+    return db
+
+
+def _backup(db: sqlite3.Connection, path: Path) -> None:
+    """A copy of the open database, written atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    target = sqlite3.connect(tmp)
+    try:
+        db.backup(target)
+    finally:
+        target.close()
+    tmp.replace(path)
+
+
+def _stored_embedder(db: sqlite3.Connection) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone()
+    return row[0] if row else None
+
+
+def _select_faces(db: sqlite3.Connection) -> str:
+    """The faces of a gallery file, which may be older than the crop columns."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(faces)")}
+    crops = ", ".join(f"f.{c}" if c in have else "NULL" for c in CROP_COLUMNS)
+    return (f"SELECT s.name, f.embedding, f.photo, f.thumbnail, {crops} FROM faces f "
+            "JOIN stars s ON s.id = f.star_id ORDER BY f.id")

@@ -34,9 +34,10 @@ def detector():
 
 @pytest.fixture(scope="session")
 def embedder():
-    from kpopcam.vision.embedder import FaceEmbedder
+    """The default face embedder (dlib's), as the app makes it."""
+    from kpopcam.vision.identity import make_embedder
 
-    return FaceEmbedder()
+    return make_embedder()
 
 
 @pytest.fixture(scope="session")

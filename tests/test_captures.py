@@ -48,6 +48,7 @@ def test_list_filters_newest_first_and_delete_removes_files(tmp_path, picture):
         c = store.save(*picture, "Lisa", "surprise", 0.7, "s", 3, taken=3000.0)
         assert [x.id for x in store.list()] == [c.id, b.id, a.id]
         assert [x.id for x in store.list(star="Lisa")] == [c.id, a.id]
+        assert [x.id for x in store.list(star="LISA")] == [c.id, a.id]  # any case
         assert [x.id for x in store.list(emotion="surprise", since=2500)] == [c.id]
         store.delete(a.id)
         assert not a.original.exists() and not a.portrait.exists()

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from kpopcam.settings import Settings, SettingsError
+from kpopcam.settings import IDENTITY_THRESHOLDS, Settings, SettingsError
 
 
 def test_missing_file_gives_defaults(tmp_path):
@@ -57,3 +57,15 @@ def test_capture_folder_defaults_under_pictures_and_expands_home():
     assert Settings().capture.path.name == "kpopcam"
     custom = Settings().with_overrides(['capture.folder="~/caps"']).capture.path
     assert custom == Path("~/caps").expanduser()
+
+
+def test_identity_threshold_zero_means_the_embedders_own():
+    default = Settings()
+    assert default.identity.weights == "dlib"
+    assert default.identity.match_threshold == IDENTITY_THRESHOLDS["dlib"]
+    casia = default.with_overrides(["identity.weights=casia-webface"])
+    assert casia.identity.match_threshold == IDENTITY_THRESHOLDS["casia-webface"]
+    mine = default.with_overrides(["identity.threshold=0.9"])
+    assert mine.identity.match_threshold == 0.9
+    with pytest.raises(SettingsError, match="identity.weights must be one of"):
+        default.with_overrides(["identity.weights=arcface"])

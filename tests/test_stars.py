@@ -26,7 +26,7 @@ def directions():
 @pytest.fixture
 def gallery(tmp_path, directions):
     (lisa, jennie, _), rng = directions
-    g = StarGallery(tmp_path / "stars.sqlite", threshold=0.5)
+    g = StarGallery(tmp_path / "stars.sqlite", embedder="casia-webface", threshold=0.5)
     g.add_faces("리사", faces_near(lisa, 4, rng))
     g.add_faces("Jennie 🐰", faces_near(jennie, 3, rng))
     yield g
@@ -75,7 +75,7 @@ def test_export_then_import_into_another_gallery(gallery, tmp_path, directions):
     exported = tmp_path / "share" / "blackpink.kpopcam"
     exported.parent.mkdir()
     gallery.export(exported)
-    with StarGallery(tmp_path / "friend.sqlite") as friend:
+    with StarGallery(tmp_path / "friend.sqlite", embedder="casia-webface") as friend:
         assert friend.import_from(exported) == 7
         assert friend.match(lisa).name == "리사"
 
@@ -95,3 +95,64 @@ def test_a_file_that_is_not_a_gallery_is_refused(gallery, tmp_path):
     junk.write_text("hello", "utf-8")
     with pytest.raises(GalleryError, match="not a kpopcam gallery"):
         gallery.import_from(junk)
+
+
+def test_names_match_without_regard_to_case(gallery, directions):
+    (lisa, _, _), rng = directions
+    gallery.rename("리사", "Lisa")
+    gallery.add_faces("LISA", faces_near(lisa, 2, rng))
+    assert {s.name: s.face_count for s in gallery.stars()} == {"Lisa": 6, "Jennie 🐰": 3}
+    assert gallery.find("lisa") == "Lisa" and gallery.find("jennie 🐰") == "Jennie 🐰"
+    assert gallery.find("Rosé") is None
+    assert len(gallery.embeddings("lIsA")) == 6
+    gallery.rename("lisa", "lisa")  # a change of case is the same star, not a clash
+    assert gallery.find("LISA") == "lisa"
+    with pytest.raises(GalleryError, match="already a star called 'Jennie 🐰'"):
+        gallery.rename("lisa", "JENNIE 🐰")
+    gallery.remove("JENNIE 🐰")
+    assert [s.name for s in gallery.stars()] == ["lisa"]
+
+
+def test_importing_the_same_file_twice_adds_its_faces_once(gallery, tmp_path):
+    exported = tmp_path / "blackpink.kpopcam"
+    gallery.export(exported)
+    assert gallery.import_from(exported) == 0
+    with StarGallery(tmp_path / "friend.sqlite", embedder="casia-webface") as friend:
+        assert friend.import_from(exported) == 7
+        assert friend.import_from(exported) == 0
+        assert sum(s.face_count for s in friend.stars()) == 7
+
+
+def test_embeddings_of_two_sizes_never_share_a_gallery(gallery, directions):
+    with pytest.raises(GalleryError, match="128 and 512"):
+        gallery.add_faces("Rosé", [EnrolledFace(np.ones(128, np.float32), "rose.jpg")])
+    assert "Rosé" not in {s.name for s in gallery.stars()}
+
+
+def old_gallery_file(path, vector):
+    """A gallery as kpopcam wrote it before faces kept crops."""
+    import sqlite3
+
+    from kpopcam.stars import SCHEMA
+
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('embedder', 'casia-webface')")
+    db.execute("INSERT INTO stars(id, name, created) VALUES (1, 'Lisa', 0)")
+    db.execute("INSERT INTO faces(star_id, embedding, photo, added) VALUES (1, ?, 'a.jpg', 0)",
+               (np.asarray(vector, "<f4").tobytes(),))
+    db.commit()
+    db.close()
+    return path
+
+
+def test_a_gallery_from_before_crops_opens_and_imports(tmp_path, directions):
+    (lisa, _, _), _ = directions
+    old = old_gallery_file(tmp_path / "old.sqlite", lisa)
+    old_copy = old_gallery_file(tmp_path / "old_copy.kpopcam", lisa)
+    with StarGallery(old, embedder="casia-webface", threshold=0.5) as g:
+        assert g.match(lisa).name == "Lisa"
+        assert g.import_from(old_copy) == 0  # the same face
+    with StarGallery(tmp_path / "new.sqlite", embedder="casia-webface", threshold=0.5) as g:
+        assert g.import_from(old_copy) == 1
+        assert g.match(lisa).name == "Lisa"

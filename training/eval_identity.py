@@ -1,14 +1,15 @@
 """How well kpopcam tells stars apart: closed-set top-1 and open-set true-accept rate.
 
-python -m training.eval_identity DIR     (DIR/<person>/<photo>)
+python -m training.eval_identity DIR [--embedder dlib|casia-webface]   (DIR/<person>/<photo>)
 
-Every photo's largest face is embedded once (cached under training/runs/). Closed set: k
-photos per person enrol, the rest are queries (k = 1, 3, 5, 10; 10 random draws). Open set
-(k = 5): each person in turn is left out of the gallery as the unknown; the threshold is set
-for 1 % false accepts of the unknown's faces, and the true-accept rate is the share of enrolled
-people's queries matched to the right star at or above it. A photo with no face found counts as
-a miss. The variants compared: crop (MTCNN box + margin, or aligned to landmarks), flip
-averaging, and matcher (star centroid, best single embedding, a trained linear classifier).
+Every photo's largest face is found once and embedded once per embedder (both cached under
+training/runs/). Closed set: k photos per person enrol, the rest are queries (k = 1, 3, 5, 10;
+10 random draws). Open set (k = 5): each person in turn is left out of the gallery as the
+unknown; the threshold is set for 1 % false accepts of the unknown's faces, and the true-accept
+rate is the share of enrolled people's queries matched to the right star at or above it. A
+photo with no face found counts as a miss. The variants compared: crop (for FaceNet: MTCNN box,
+or aligned to landmarks), flip averaging, and matcher (star centroid, best single embedding, a
+trained linear classifier).
 The last line is one JSON object for the shipped configuration.
 """
 
@@ -28,7 +29,6 @@ K_VALUES = (1, 3, 5, 10)
 DRAWS = 10
 OPEN_SET_K = 5
 FAR = 0.01
-SHIPPED = ("aligned", True, "centroid")  # crop, flip, matcher: what the app uses
 CACHE_DIR = Path(__file__).parent / "runs"
 
 
@@ -38,45 +38,86 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 # -- embeddings --------------------------------------------------------------------------------
 
+EMBEDDERS = ("dlib", "casia-webface")
+VARIANTS = {  # embedder -> crops it is measured on
+    "dlib": ("chip",),  # dlib's 5-point predictor in the MTCNN box, then get_face_chip
+    "casia-webface": ("aligned",),  # aligned to MTCNN's landmarks (the box: RESULTS.md)
+}
+SHIPPED = {"dlib": ("chip", True, "centroid"), "casia-webface": ("aligned", True, "centroid")}
 
-def embed_all(photos: list[tuple[str, Path]]) -> dict[str, np.ndarray]:
-    """{'box', 'box_flip', 'aligned', 'aligned_flip'} -> (n, 512), NaN rows where no face."""
+
+def detect_all(photos: list[tuple[str, Path]]) -> dict[str, np.ndarray]:
+    """The largest face of every photo: {'box': (n, 4), 'landmarks': (n, 5, 2)}, NaN if none."""
     import torch
     from tqdm import tqdm
 
     from kpopcam.images import read_rgb
-    from kpopcam.vision.detector import MtcnnDetector, aligned_crop, box_crop, detect_in_photo
-    from kpopcam.vision.embedder import FaceEmbedder
+    from kpopcam.vision.detector import MtcnnDetector, detect_in_photo
 
     torch.set_num_threads(1)
-    detector, embedder = MtcnnDetector(min_face_px=20), FaceEmbedder()
-    out = {k: np.full((len(photos), 512), np.nan, np.float32) for k in
-           ("box", "box_flip", "aligned", "aligned_flip")}
-    for i, (_, path) in enumerate(tqdm(photos, desc="embedding", unit="photo")):
-        rgb = read_rgb(path)
-        faces = detect_in_photo(detector, rgb)
-        if not faces:
+    detector = MtcnnDetector(min_face_px=20)
+    boxes = np.full((len(photos), 4), np.nan, np.float32)
+    landmarks = np.full((len(photos), 5, 2), np.nan, np.float32)
+    for i, (_, path) in enumerate(tqdm(photos, desc="detecting", unit="photo")):
+        faces = detect_in_photo(detector, read_rgb(path))
+        if faces:
+            boxes[i], landmarks[i] = faces[0].box, faces[0].landmarks
+    return {"box": boxes, "landmarks": landmarks}
+
+
+def embed_all(photos, detections, kind: str) -> dict[str, np.ndarray]:
+    """{'<crop>', '<crop>_flip'} -> (n, dim) unit vectors of the embedder `kind`, NaN rows
+    where no face was found."""
+    import torch
+    from tqdm import tqdm
+
+    from kpopcam.images import read_rgb
+    from kpopcam.types import Face
+    from kpopcam.vision.detector import aligned_crop, box_crop
+    from kpopcam.vision.identity import make_embedder
+
+    torch.set_num_threads(1)
+    embedder = make_embedder(kind)
+    out = {f"{crop}{suffix}": np.full((len(photos), embedder.dim), np.nan, np.float32)
+           for crop in VARIANTS[kind] for suffix in ("", "_flip")}
+    for i, (_, path) in enumerate(tqdm(photos, desc=f"embedding ({kind})", unit="photo")):
+        if np.isnan(detections["box"][i, 0]):
             continue
-        for name, crop_fn in (("box", box_crop), ("aligned", aligned_crop)):
-            crop = crop_fn(rgb, faces[0], 160)
-            plain, mirrored = embedder.embed(np.stack([crop, crop[:, ::-1]]), flip=False)
-            out[name][i] = plain
-            out[f"{name}_flip"][i] = unit(plain + mirrored)
+        rgb = read_rgb(path)
+        face = Face(tuple(detections["box"][i]), 1.0, detections["landmarks"][i])
+        for crop in VARIANTS[kind]:
+            if crop == "chip":
+                chip = embedder.chips(rgb, [face])[0]
+                plain, mirrored = embedder.embed_chips([chip, chip[:, ::-1]])
+            else:
+                img = (box_crop if crop == "box" else aligned_crop)(rgb, face, 160)
+                plain, mirrored = embedder.embed(np.stack([img, img[:, ::-1]]), flip=False)
+            out[crop][i] = plain
+            out[f"{crop}_flip"][i] = unit(plain + mirrored)
     return out
 
 
-def cached_embeddings(directory: str, photos: list[tuple[str, Path]]) -> dict[str, np.ndarray]:
+def photos_key(photos: list[tuple[str, Path]]) -> str:
     from kpopcam.vision.detector import FACENET_TEMPLATE
 
     text = "\n".join(str(p) for _, p in photos) + FACENET_TEMPLATE.tobytes().hex()
-    key = hashlib.sha1(text.encode()).hexdigest()[:12]
-    cache = CACHE_DIR / f"identity_{key}.npz"
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def cached(name: str, make) -> dict[str, np.ndarray]:
+    cache = CACHE_DIR / f"{name}.npz"
     if cache.exists():
         return dict(np.load(cache))
-    embeddings = embed_all(photos)
+    result = make()
     CACHE_DIR.mkdir(exist_ok=True)
-    np.savez(cache, **embeddings)
-    return embeddings
+    np.savez(cache, **result)
+    return result
+
+
+def cached_embeddings(photos: list[tuple[str, Path]], kind: str) -> dict[str, np.ndarray]:
+    key = photos_key(photos)
+    detections = cached(f"faces_{key}", lambda: detect_all(photos))
+    return cached(f"identity_{kind}_{key}", lambda: embed_all(photos, detections, kind))
 
 
 # -- matchers: gallery (embeddings, labels) -> scores (n_queries, n_people) -------------------
@@ -143,11 +184,11 @@ def closed_set_top1(emb, found, labels, k, matcher, seed=0) -> list[float]:
     return results
 
 
-def open_set(emb, found, labels, matcher, seed=0) -> tuple[list[float], list[float]]:
-    """(true-accept rates, thresholds) per draw at FAR false accepts."""
+def open_set_draws(emb, found, labels, matcher, seed=0):
+    """Per draw: (right star?, best score) of enrolled people's queries, the strangers' best
+    scores, and how many queries had no face found (never accepted)."""
     people = sorted(set(labels))
     rng = np.random.default_rng(seed)
-    tars, thresholds = [], []
     for _ in range(DRAWS):
         genuine_ok, genuine_score, impostor, misses = [], [], [], 0
         for unknown in people:
@@ -159,12 +200,30 @@ def open_set(emb, found, labels, matcher, seed=0) -> tuple[list[float], list[flo
             misses += int((~found & np.isin(labels, known)).sum())  # no face: never accepted
             strangers = np.flatnonzero((labels == unknown) & found)
             impostor.append(matcher(emb[enrol], labels[enrol], emb[strangers], known).max(1))
-        impostor = np.concatenate(impostor)
+        yield (np.concatenate(genuine_ok), np.concatenate(genuine_score),
+               np.concatenate(impostor), misses)
+
+
+def open_set(emb, found, labels, matcher, seed=0) -> tuple[list[float], list[float]]:
+    """(true-accept rates, thresholds) per draw at FAR false accepts."""
+    tars, thresholds = [], []
+    for ok, score, impostor, misses in open_set_draws(emb, found, labels, matcher, seed):
         threshold = float(np.quantile(impostor, 1 - FAR, method="higher"))
-        ok = np.concatenate(genuine_ok) & (np.concatenate(genuine_score) > threshold)
-        tars.append(float(ok.sum() / (ok.size + misses)))
+        accepted = ok & (score > threshold)
+        tars.append(float(accepted.sum() / (accepted.size + misses)))
         thresholds.append(threshold)
     return tars, thresholds
+
+
+def operating_points(emb, found, labels, matcher, thresholds) -> list[tuple[float, float]]:
+    """(true-accept rate, false-accept rate) at each fixed threshold, over all draws."""
+    draws = list(open_set_draws(emb, found, labels, matcher))
+    points = []
+    for t in thresholds:
+        tar = np.mean([(ok & (s >= t)).sum() / (ok.size + m) for ok, s, _, m in draws])
+        far = np.mean([(imp >= t).mean() for _, _, imp, _ in draws])
+        points.append((float(tar), float(far)))
+    return points
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -183,35 +242,56 @@ def evaluate(embeddings, labels, crop, flip, matcher_name):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="DIR/<person>/<photo>")
+    parser.add_argument("--embedder", choices=EMBEDDERS, default="dlib")
     parser.add_argument("--quick", action="store_true", help="only the shipped configuration")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[],
+                        help="also the shipped configuration's open-set rates at these")
     args = parser.parse_args(argv)
 
     photos = list_photos(args.dir)
     labels = np.array([person for person, _ in photos])
-    embeddings = cached_embeddings(args.dir, photos)
-    found = ~np.isnan(embeddings["aligned"][:, 0])
-    print(f"{len(photos)} photos of {len(set(labels))} people; a face found on {found.sum()}")
+    embeddings = cached_embeddings(photos, args.embedder)
+    found = ~np.isnan(next(iter(embeddings.values()))[:, 0])
+    print(f"{len(photos)} photos of {len(set(labels))} people; a face found on {found.sum()}; "
+          f"embedder {args.embedder}")
 
-    configs = [SHIPPED] if args.quick else [
-        (crop, flip, m) for crop in ("box", "aligned") for flip in (False, True) for m in MATCHERS
+    shipped_config = SHIPPED[args.embedder]
+    configs = [shipped_config] if args.quick else [
+        (crop, flip, m)
+        for crop in VARIANTS[args.embedder] for flip in (False, True) for m in MATCHERS
     ]
     print(f"{'crop':8} {'flip':5} {'matcher':10} " + " ".join(f"top1@k={k:<3}" for k in K_VALUES)
           + "  TAR@FAR1%  threshold")
     shipped = None
     for crop, flip, matcher in configs:
         top1, tars, thresholds = evaluate(embeddings, labels, crop, flip, matcher)
-        cells = " ".join(f"{np.mean(v):.3f}±{np.std(v):.3f}" for v in top1.values())
-        print(f"{crop:8} {flip!s:5} {matcher:10} {cells}  "
-              f"{np.mean(tars):.3f}±{np.std(tars):.3f}  {np.mean(thresholds):.3f}")
-        if (crop, flip, matcher) == SHIPPED:
+        print_row(f"{crop:8} {flip!s:5} {matcher:10}", top1, tars, thresholds)
+        if (crop, flip, matcher) == shipped_config:
             shipped = (top1, tars, thresholds)
-    top1, tars, thresholds = shipped
-    print(json.dumps({
+    if args.thresholds:
+        crop, flip, matcher = shipped_config
+        emb = embeddings[f"{crop}_flip" if flip else crop]
+        points = operating_points(np.nan_to_num(emb), found, labels, MATCHERS[matcher],
+                                  args.thresholds)
+        print("threshold  TAR    FAR (a stranger taken for an enrolled star)")
+        for t, (tar, far) in zip(args.thresholds, points, strict=True):
+            print(f"{t:9.3f}  {tar:.3f}  {far:.3f}")
+    print(summary(*shipped))
+    return 0
+
+
+def print_row(label, top1, tars, thresholds) -> None:
+    cells = " ".join(f"{np.mean(v):.3f}±{np.std(v):.3f}" for v in top1.values())
+    print(f"{label} {cells}  {np.mean(tars):.3f}±{np.std(tars):.3f}  {np.mean(thresholds):.3f}")
+
+
+def summary(top1, tars, thresholds) -> str:
+    """The shipped configuration's figures as one JSON line."""
+    return json.dumps({
         "top1": {str(k): round(float(np.mean(v)), 4) for k, v in top1.items()},
         "tar_at_far_1pct": round(float(np.mean(tars)), 4),
         "threshold": round(float(np.mean(thresholds)), 4),
-    }))
-    return 0
+    })
 
 
 if __name__ == "__main__":

@@ -115,10 +115,7 @@ def star_matcher(args):
     flip = args.settings.identity.flip
 
     def identify(rgb: np.ndarray, faces: list[Face]) -> list[StarMatch]:
-        from kpopcam.vision.detector import aligned_crop
-
-        crops = np.stack([aligned_crop(rgb, face, 160) for face in faces])
-        return [gallery.match(e) for e in embedder.embed(crops, flip=flip)]
+        return [gallery.match(e) for e in embedder.embed_faces(rgb, faces, flip=flip)]
 
     return identify
 

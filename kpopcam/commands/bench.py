@@ -47,7 +47,8 @@ def run(args) -> int:
         try:
             # a given video is watched for the fan's own stars; generated ones for the astronaut
             gallery = open_gallery(args) if args.video else StarGallery(
-                Path(tmp) / "stars.sqlite", settings.identity.weights, settings.identity.threshold)
+                Path(tmp) / "stars.sqlite", settings.identity.weights,
+                settings.identity.match_threshold)
             say("loading models...")
             models = load_face_models(settings, gallery)
             portraits = load_portrait_maker(settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kpopcam.files import reason_of
 from kpopcam.settings import Settings, data_dir
-from kpopcam.stars import GalleryError, StarGallery
+from kpopcam.stars import GalleryError, GalleryNeedsMigration, StarGallery, migrate_gallery
 
 
 def gallery_path(args) -> Path:
@@ -17,21 +17,46 @@ def gallery_path(args) -> Path:
 
 def open_gallery(args) -> StarGallery:
     """The star gallery the settings (or --gallery) name; a file that cannot be used is a
-    GalleryError in words for a fan."""
+    GalleryError in words for a fan. One made with another embedder is embedded again first,
+    with a progress bar (the old file is kept beside it)."""
     settings: Settings = args.settings
     path = gallery_path(args)
     if path.is_dir():
         raise GalleryError(f"the star gallery {path} is a folder; --gallery names the file "
                            f"(e.g. {path / 'stars.sqlite'})")
+    identity = settings.identity
     try:
-        return StarGallery(path, embedder=settings.identity.weights,
-                           threshold=settings.identity.threshold)
+        try:
+            return StarGallery(path, embedder=identity.weights,
+                               threshold=identity.match_threshold)
+        except GalleryNeedsMigration as needed:
+            migrate(needed, make_embedder(settings), flip=identity.flip)
+        return StarGallery(path, embedder=identity.weights, threshold=identity.match_threshold)
     except sqlite3.Error as exc:
         raise GalleryError(f"the star gallery {path} cannot be opened: it is not a kpopcam "
                            f"gallery, or it is damaged ({exc})") from exc
     except OSError as exc:
         raise GalleryError(f"the star gallery {path} cannot be opened: "
                            f"{reason_of(exc)}") from exc
+
+
+def migrate(needed: GalleryNeedsMigration, embedder, flip: bool = True) -> None:
+    from tqdm import tqdm
+
+    print(f"kpopcam: the star gallery {needed.path} was made with {needed.stored}; "
+          f"embedding its faces again with {needed.wanted}", file=sys.stderr)
+    with tqdm(desc="re-embedding", unit="face", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = migrate_gallery(needed.path, embedder, on_progress=progress, flip=flip)
+    print(f"kpopcam: {report.from_crops + report.from_thumbnails} face(s) embedded again "
+          f"({report.from_thumbnails} from small thumbnails); the old gallery is kept as "
+          f"{report.backup}", file=sys.stderr)
+    for star, count in sorted(report.dropped.items()):
+        print(f"kpopcam: {star}: {count} face(s) kept no picture to embed again from; "
+              f"enrol {star} again", file=sys.stderr)
 
 
 def gallery_write_failed(path: Path, exc: sqlite3.Error) -> str:
@@ -41,9 +66,9 @@ def gallery_write_failed(path: Path, exc: sqlite3.Error) -> str:
 
 
 def make_embedder(settings: Settings):
-    from kpopcam.vision.embedder import FaceEmbedder
+    from kpopcam.vision.identity import make_embedder as make
 
-    return FaceEmbedder(settings.identity.weights)
+    return make(settings.identity.weights)
 
 
 def fail(message: str, code: int = 1) -> int:

@@ -1,4 +1,4 @@
-"""kpopcam stars [list|rename|remove|export|import]: look after the star gallery."""
+"""kpopcam stars [list|rename|remove|export|import|migrate]: look after the star gallery."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ def add_parser(subparsers) -> None:
     export.add_argument("file")
     imp = actions.add_parser("import", help="add the stars of an exported gallery file")
     imp.add_argument("file")
+    actions.add_parser("migrate", help="embed the gallery's faces again with identity.weights's "
+                       "embedder (any command does it when needed)")
     p.set_defaults(run=run, action=None)
 
 
@@ -78,9 +80,14 @@ def _import(gallery, args) -> int:
     if not Path(args.file).is_file():
         return fail(f"there is no gallery file {args.file}")
     added = gallery.import_from(args.file)
-    print(f"{added} face(s) imported from {args.file}")
+    print(f"{added} face(s) imported from {args.file} (faces the gallery had are skipped)")
+    return 0
+
+
+def _migrate(gallery, _args) -> int:
+    print(f"the star gallery uses the {gallery.embedder} embedder")
     return 0
 
 
 _ACTIONS = {"list": _list, "rename": _rename, "remove": _remove, "export": _export,
-            "import": _import}
+            "import": _import, "migrate": _migrate}

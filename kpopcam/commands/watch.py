@@ -43,10 +43,12 @@ def run(args) -> int:
     try:
         CaptureStore(folder).close()  # a folder that cannot be used fails before the models load
         gallery = open_gallery(args)
-        if settings.trigger.star and settings.trigger.star not in {s.name for s in
-                                                                   gallery.stars()}:
-            return fail(f"no star called {settings.trigger.star!r} is enrolled: "
-                        "kpopcam enroll NAME PHOTOS... first (kpopcam stars lists them)")
+        if settings.trigger.star:  # --star lisa means the enrolled 'Lisa'
+            star = gallery.find(settings.trigger.star)
+            if star is None:
+                return fail(f"no star called {settings.trigger.star!r} is enrolled: "
+                            "kpopcam enroll NAME PHOTOS... first (kpopcam stars lists them)")
+            settings = settings.updated({"trigger": {"star": star}})
         # --fast: every frame of a file is analysed, as fast as the machine allows
         source = open_source(args.source, realtime=not args.fast)
         print("loading models...", file=sys.stderr)

@@ -16,13 +16,13 @@ from kpopcam.stars import StarGallery
 def load_face_models(settings: Settings, gallery: StarGallery) -> FaceModels:
     """Detector, embedder and emotion reader; a missing weight file raises WeightsError."""
     from kpopcam.vision.detector import live_detector
-    from kpopcam.vision.embedder import FaceEmbedder
     from kpopcam.vision.emotion import EmotionReader
+    from kpopcam.vision.identity import make_embedder
 
     live = settings.live
     return FaceModels(
         detector=live_detector(settings),
-        embedder=FaceEmbedder(settings.identity.weights),
+        embedder=make_embedder(settings.identity.weights),
         gallery=gallery,
         emotion=EmotionReader(settings.emotion.weights or None),
         flip=live.flip,

@@ -157,6 +157,8 @@ def _download(url: str, path: Path) -> None:
 class FaceEmbedder:
     """FaceNet embeddings of aligned face crops; cosine similarity is their dot product."""
 
+    dim = EMBEDDING_DIM
+
     def __init__(self, kind: str = "casia-webface") -> None:
         start = time.perf_counter()
         self.kind = kind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -150,3 +151,25 @@ def cache_dir() -> Path:
 def load_checkpoint(path: Path) -> dict:
     """A training checkpoint (model, optimiser and schedule state) written by torch.save."""
     return _load_dict(Path(path), "checkpoint")
+
+
+DLIB_MODELS_PACKAGE = "face_recognition_models"
+DLIB_SHAPE_PREDICTOR = "shape_predictor_5_face_landmarks.dat"
+DLIB_RECOGNISER = "dlib_face_recognition_resnet_model_v1.dat"
+
+
+def dlib_model_paths() -> tuple[Path, Path]:
+    """(5-point shape predictor, ResNet face recogniser) .dat files of dlib's face recogniser.
+
+    They ship in the `face-recognition-models` package. It is found without being imported:
+    its __init__ imports pkg_resources, which new setuptools no longer has.
+    """
+    spec = importlib.util.find_spec(DLIB_MODELS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsError(
+            "dlib's face recogniser needs the face-recognition-models package "
+            "(pip install face-recognition-models==0.3.0), or set identity.weights = "
+            '"casia-webface"'
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
+    return verify_file(folder / DLIB_SHAPE_PREDICTOR), verify_file(folder / DLIB_RECOGNISER)

@@ -1,0 +1,18 @@
+"""The face embedders a fan can choose (identity.weights), built by name."""
+
+from __future__ import annotations
+
+KINDS = ("dlib", "casia-webface", "vggface2")
+
+
+def make_embedder(kind: str = "dlib"):
+    """DlibEmbedder or FaceEmbedder (FaceNet): both give unit vectors from `embed_faces`."""
+    if kind == "dlib":
+        from kpopcam.vision.dlib_embedder import DlibEmbedder
+
+        return DlibEmbedder()
+    if kind in KINDS:
+        from kpopcam.vision.embedder import FaceEmbedder
+
+        return FaceEmbedder(kind)
+    raise ValueError(f"unknown face embedder {kind!r} (choose from {', '.join(KINDS)})")

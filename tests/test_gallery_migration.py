@@ -1,0 +1,99 @@
+"""A gallery made with FaceNet-CASIA embedded again with dlib's recogniser, on real photos."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from kpopcam.cli import main
+from kpopcam.enrollment import enroll, thumbnail_jpeg
+from kpopcam.stars import (
+    EnrolledFace,
+    GalleryNeedsMigration,
+    StarGallery,
+    gallery_embedder,
+    migrate_gallery,
+)
+from kpopcam.vision.detector import detect_in_photo
+from tests.conftest import save_jpeg
+
+STAR, OLD_STAR, LOST_STAR = "Eileen Collins", "Cameraman", "Nobody Kept"
+
+
+@pytest.fixture(scope="module")
+def casia_embedder():
+    from kpopcam.vision.identity import make_embedder
+
+    return make_embedder("casia-webface")
+
+
+@pytest.fixture
+def casia_gallery(tmp_path, astronaut, cameraman, detector, casia_embedder):
+    """A CASIA gallery: one face enrolled now (with its crop), one as older kpopcam kept it
+    (thumbnail only), one with nothing to embed again from."""
+    path = tmp_path / "stars.sqlite"
+    photo = save_jpeg(astronaut, tmp_path / "collins.jpg")
+    with StarGallery(path, embedder="casia-webface") as g:
+        assert enroll(STAR, [photo], detector, casia_embedder, g).added
+        face = detect_in_photo(detector, cameraman)[0]
+        embedding = casia_embedder.embed_faces(cameraman, [face])[0]
+        g.add_faces(OLD_STAR, [EnrolledFace(embedding, "camera.jpg",
+                                            thumbnail_jpeg(cameraman, face))])
+        g.add_faces(LOST_STAR, [EnrolledFace(np.ones(512, np.float32), "lost.jpg")])
+    return path
+
+
+def test_gallery_is_embedded_again_from_its_crops_and_thumbnails(
+    casia_gallery, astronaut, cameraman, detector, embedder
+):
+    with pytest.raises(GalleryNeedsMigration, match="kpopcam stars migrate"):
+        StarGallery(casia_gallery, embedder="dlib")
+    progress = []
+    report = migrate_gallery(casia_gallery, embedder, lambda done, total: progress.append(
+        (done, total)))
+    assert progress == [(1, 3), (2, 3), (3, 3)]
+    assert (report.from_crops, report.from_thumbnails) == (1, 1)
+    assert report.dropped == {LOST_STAR: 1}
+    assert gallery_embedder(report.backup) == "casia-webface"
+
+    def who(gallery, rgb):
+        face = detect_in_photo(detector, rgb)[0]
+        return gallery.match(embedder.embed_faces(rgb, [face])[0])
+
+    with StarGallery(casia_gallery, embedder="dlib") as g:
+        assert {s.name: s.face_count for s in g.stars()} == {STAR: 1, OLD_STAR: 1, LOST_STAR: 0}
+        assert who(g, np.ascontiguousarray(astronaut[:, ::-1])).name == STAR
+    # A 96 px thumbnail keeps less of a face than a crop: near dlib's default threshold (0.97)
+    with StarGallery(casia_gallery, embedder="dlib", threshold=0.95) as g:
+        assert who(g, cameraman).name == OLD_STAR
+
+
+def test_enrolled_face_keeps_a_crop_that_embeds_like_the_photo(
+    tmp_path, astronaut, detector, embedder
+):
+    path = tmp_path / "stars.sqlite"
+    with StarGallery(path) as g:
+        enroll(STAR, [save_jpeg(astronaut, tmp_path / "a.jpg")], detector, embedder, g)
+        enrolled = g.embeddings(STAR)[0]
+    migrate_gallery(path, embedder)  # the same embedder, from the crop alone
+    with StarGallery(path) as g:
+        assert g.embeddings(STAR)[0] @ enrolled > 0.98
+
+
+def test_the_command_line_migrates_on_open_and_says_so(casia_gallery, capsys):
+    assert main(["--gallery", str(casia_gallery), "stars", "list"]) == 0
+    captured = capsys.readouterr()
+    assert "made with casia-webface; embedding its faces again with dlib" in captured.err
+    assert f"enrol {LOST_STAR} again" in captured.err
+    assert f"{STAR}\t1 face(s)" in captured.out
+    db = sqlite3.connect(casia_gallery)
+    assert db.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone() == ("dlib",)
+    db.close()
+
+
+def test_stars_migrate_says_which_embedder_the_gallery_now_uses(casia_gallery, capsys):
+    assert main(["--gallery", str(casia_gallery), "stars", "migrate"]) == 0
+    assert "uses the dlib embedder" in capsys.readouterr().out
+    assert gallery_embedder(casia_gallery) == "dlib"
