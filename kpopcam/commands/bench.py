@@ -30,15 +30,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    import torch
-
     from kpopcam.live.bench import BENCH_STAR, Scenario, demo_faces, run_bench
     from kpopcam.live.loading import load_face_models, load_portrait_maker, make_analyzer
     from kpopcam.live.trigger import CaptureRule
     from kpopcam.stars import GalleryError, StarGallery
+    from kpopcam.vision.threads import use_inference_threads
     from kpopcam.vision.weights import WeightsError
 
-    torch.set_num_threads(1)
+    use_inference_threads()
     settings = args.settings
     if args.video and not args.video.is_file():
         return fail(f"video {args.video} does not exist")

@@ -15,6 +15,7 @@ from kpopcam.live.sources import Frame
 from kpopcam.live.tracker import FaceTracker, Track
 from kpopcam.live.trigger import Candidate, CaptureRule, Fire, Trigger
 from kpopcam.types import EMOTIONS, Face
+from kpopcam.vision.threads import use_inference_threads
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class FrameAnalyzer:
         self.detect_every = max(1, detect_every)
         self.tracker = FaceTracker(identity_refresh_s)
         self._analysed = 0
-        self._pool = ThreadPoolExecutor(1, "kpopcam-detect", _one_torch_thread) if (
+        self._pool = ThreadPoolExecutor(1, "kpopcam-detect", use_inference_threads) if (
             background_detection) else None
         self._pending: Future | None = None
         self.shots = ShotChangeDetector()
@@ -222,12 +223,6 @@ def _detect(detector, frame: Frame) -> _Detection:
     start = time.perf_counter()
     faces = detector.detect(frame.image, color="bgr")
     return _Detection(faces, frame.image, frame.timestamp, (time.perf_counter() - start) * 1000)
-
-
-def _one_torch_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def face_sharpness(image: np.ndarray, face: Face, side: int = 64) -> float:

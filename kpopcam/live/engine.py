@@ -26,6 +26,7 @@ from kpopcam.captures import Capture, CaptureError, CaptureStore
 from kpopcam.live.analysis import Analysis, FrameAnalyzer
 from kpopcam.live.sources import Frame, FrameSource
 from kpopcam.live.trigger import Fire
+from kpopcam.vision.threads import use_inference_threads
 
 log = logging.getLogger(__name__)
 
@@ -181,9 +182,7 @@ class Engine:
                 self._latest_ready.notify_all()
 
     def _analysis_loop(self) -> None:
-        import torch
-
-        torch.set_num_threads(1)
+        use_inference_threads()
         last_number, last_time = -1, 0.0
         try:
             while True:
@@ -227,9 +226,7 @@ class Engine:
         return self._latest is not None and self._latest.number > self._taken
 
     def _capture_loop(self) -> None:
-        import torch
-
-        torch.set_num_threads(1)
+        use_inference_threads()
         while (item := self._fires.get()) is not None:
             fire, fired_at = item
             try:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from kpopcam.types import EMOTIONS, Face
+from kpopcam.vision.threads import INFERENCE_THREADS
 from kpopcam.vision.weights import WeightsError
 
 # How FER2013 frames a face, relative to the detector's (MTCNN) box: the frame's side is
@@ -105,7 +106,8 @@ class EmotionReader:
     """
 
     def __init__(
-        self, weights: str | Path | None = None, threads: int | None = 1, backend: str = "auto"
+        self, weights: str | Path | None = None, threads: int | None = INFERENCE_THREADS,
+        backend: str = "auto",
     ):
         from kpopcam.models.emotion_cnn import fuse_batchnorm
         from kpopcam.vision.weights import load_model, locate

@@ -12,21 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
+from kpopcam.vision.threads import INFERENCE_THREADS, onnx_session_options
 from kpopcam.vision.weights import WeightsError, verify_file
 
 
 class OnnxModel:
     """One input, one output. threads: intra-op threads (None: onnxruntime's default)."""
 
-    def __init__(self, path: str | Path, sha256: str | None = None, threads: int | None = 1):
+    def __init__(self, path: str | Path, sha256: str | None = None,
+                 threads: int | None = INFERENCE_THREADS):
         import onnxruntime as ort
 
         path = verify_file(Path(path), sha256)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # warnings about unused initialisers are not the user's
+        options = onnx_session_options(threads)
         try:
             self.session = ort.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]
