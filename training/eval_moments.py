@@ -86,12 +86,20 @@ def _first_existing(overlay: Path | None, folder: Path, name: str) -> Path | Non
     return None
 
 
-def clip_settings(clip: Clip, emotion: str, capture_folder: Path):
+OVERRIDES: list[str] = []  # --set SECTION.KEY=VALUE: measure something other than the defaults
+
+
+def base_settings():
+    """The shipped defaults, with the --set overrides of this run."""
     from kpopcam.settings import Settings
 
+    return Settings().with_overrides(OVERRIDES)
+
+
+def clip_settings(clip: Clip, emotion: str, capture_folder: Path):
     stars = sorted(p.name for p in clip.enrol.iterdir() if p.is_dir()) if clip.enrol else []
     trigger = {"emotion": emotion, "star": stars[0] if len(stars) == 1 else ""}
-    return Settings().updated({"trigger": trigger,
+    return base_settings().updated({"trigger": trigger,
                                "capture": {"folder": str(capture_folder)}})
 
 
@@ -144,9 +152,7 @@ def run_clip(clip: Clip, settings, models) -> ClipRun:
 
 def slack_frames(fps: float) -> int:
     """How long after a moment's end its capture may fall: the default hold time."""
-    from kpopcam.settings import Settings
-
-    return math.ceil(Settings().trigger.hold_s * fps)
+    return math.ceil(base_settings().trigger.hold_s * fps)
 
 
 def score_runs(clip: Clip, runs: list[ClipRun]) -> Score:
@@ -196,10 +202,9 @@ def details(clip: Clip, runs: list[ClipRun]) -> str:
 def load_models():
     """The live models and the enrolment detector, as the app builds them from its defaults."""
     from kpopcam.live.loading import load_face_models
-    from kpopcam.settings import Settings
     from kpopcam.vision.detector import photo_detector
 
-    settings = Settings()
+    settings = base_settings()
     return load_face_models(settings, gallery=None), photo_detector(settings)
 
 
@@ -221,7 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--truth-dir", type=Path,
                         help="folders named as clips, with truth.json and enrol/ of your own")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of totals")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE", help="measure with a setting changed, e.g. "
+                        "--set identity.threshold=0.7 (repeatable)")
     args = parser.parse_args(argv)
+    OVERRIDES[:] = args.overrides
 
     import torch
 
