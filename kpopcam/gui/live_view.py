@@ -22,7 +22,7 @@ STALE_S = 1.0  # an analysis older than this (no new one) is not drawn any more
 
 
 class LiveView(QWidget):
-    face_clicked = Signal(object)  # FaceReport under the click
+    face_clicked = Signal(object)  # TrackReport under the click
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)

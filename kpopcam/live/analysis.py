@@ -19,7 +19,9 @@ from kpopcam.vision.threads import use_inference_threads
 
 
 @dataclass(frozen=True)
-class FaceReport:
+class TrackReport:
+    """One followed face as the GUI draws it: where, who, what it feels, is it the target."""
+
     track_id: int
     box: tuple[float, float, float, float]
     star: str | None  # None: unknown
@@ -38,7 +40,7 @@ class Analysis:
     frame_number: int
     timestamp: float
     frame_size: tuple[int, int]  # (width, height)
-    faces: list[FaceReport]
+    faces: list[TrackReport]
     stage_ms: dict[str, float]
     fires: list[Fire] = field(default_factory=list)
     rule: CaptureRule | None = None  # the rule this frame was judged by
@@ -211,11 +213,11 @@ class FrameAnalyzer:
                 for track, reading in zip(tracks, readings, strict=True)
                 if rule.wants(track.star)}
 
-    def _report(self, track: Track, now: float) -> FaceReport:
+    def _report(self, track: Track, now: float) -> TrackReport:
         emotions = tuple(float(p) for p in track.emotion) if track.emotion is not None else (
             (0.0,) * len(EMOTIONS))
         star = track.star
-        return FaceReport(track.id, track.face.box, star, track.similarity, emotions,
+        return TrackReport(track.id, track.face.box, star, track.similarity, emotions,
                           self.rule.wants(star), self.trigger.hold_progress(track.id, now))
 
 
