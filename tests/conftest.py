@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -23,6 +24,15 @@ def isolated_user_folders(tmp_path_factory):
             mp.setenv(f"KPOPCAM_{name}", str(root / name.lower()))
         mp.setenv("KPOPCAM_CONFIG", str(root / "config" / "settings.toml"))
         yield root
+
+
+@pytest.fixture
+def fast_switching():
+    """Threads switch every microsecond, so that a race shows within a short run."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
 
 
 @pytest.fixture(scope="session")

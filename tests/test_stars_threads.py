@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 
 import numpy as np
-import pytest
 
 from kpopcam.stars import EnrolledFace, StarGallery
 
 WRITERS, MATCHERS, ROUNDS = 4, 4, 40
-
-
-@pytest.fixture
-def fast_switching():
-    """Threads switch every microsecond, so that a race shows within a short run."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(old)
 
 
 def test_enrolling_and_matching_from_many_threads_at_once(tmp_path, fast_switching):

@@ -7,7 +7,6 @@ and the thread switch interval is shortened so that a race shows up at once.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -78,14 +77,6 @@ class ScriptedEmotion:
         else:
             p[EMOTIONS.index("neutral")] = 1.0
         return [Reading(p) for _ in faces]
-
-
-@pytest.fixture
-def fast_switching():
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(old)
 
 
 @pytest.fixture
