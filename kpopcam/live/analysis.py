@@ -14,7 +14,7 @@ from kpopcam.live.shots import ShotChangeDetector
 from kpopcam.live.sources import Frame
 from kpopcam.live.tracker import FaceTracker, Track
 from kpopcam.live.trigger import Candidate, CaptureRule, Fire, Trigger
-from kpopcam.types import EMOTIONS, Face
+from kpopcam.types import EMOTIONS, Face, iou
 from kpopcam.vision.threads import use_inference_threads
 
 
@@ -221,10 +221,23 @@ class FrameAnalyzer:
                           self.rule.wants(star), self.trigger.hold_progress(track.id, now))
 
 
+DUPLICATE_IOU = 0.3  # two detections overlapping this much are one face found twice
+
+
 def _detect(detector, frame: Frame) -> _Detection:
     start = time.perf_counter()
-    faces = detector.detect(frame.image, color="bgr")
+    faces = distinct_faces(detector.detect(frame.image, color="bgr"))
     return _Detection(faces, frame.image, frame.timestamp, (time.perf_counter() - start) * 1000)
+
+
+def distinct_faces(faces: list[Face]) -> list[Face]:
+    """One box per face: MTCNN now and then keeps a second, shifted box of a turned face,
+    which would start a second track with the same name (seen on oval-office, frame 228)."""
+    kept: list[Face] = []
+    for face in sorted(faces, key=lambda f: f.score, reverse=True):
+        if all(iou(face.box, k.box) < DUPLICATE_IOU for k in kept):
+            kept.append(face)
+    return sorted(kept, key=lambda f: f.area, reverse=True)
 
 
 def face_sharpness(image: np.ndarray, face: Face, side: int = 64) -> float:

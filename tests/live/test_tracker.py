@@ -64,3 +64,12 @@ def test_a_cut_ends_every_track():
     tracker.reset()
     assert tracker.predict(0.1) == []
     assert tracker.update([face(100)], 0.1)[0] is not first
+
+
+def test_a_face_found_twice_is_followed_once():
+    from kpopcam.live.analysis import distinct_faces
+
+    one = Face((293, 82, 345, 155), 0.99)
+    again = Face((310, 89, 363, 151), 0.93)  # the same face, shifted (oval-office, frame 228)
+    neighbour = Face((557, 89, 610, 152), 0.98)
+    assert distinct_faces([again, neighbour, one]) == [one, neighbour]
