@@ -251,7 +251,7 @@ class Engine:
         if self.store is None or best is None:  # nowhere to save, or no frame to save
             return None
         rgb = cv2.cvtColor(fire.frame.image, cv2.COLOR_BGR2RGB)
-        if self._recent.is_duplicate(fire.star, best.timestamp, rgb):
+        if self._recent.is_duplicate(fire.star, best.timestamp, rgb, best.face.box):
             self.stats.duplicates_skipped += 1
             return None
         portrait = self.portraits.render(rgb, best.face) if self.portraits else rgb
@@ -261,7 +261,8 @@ class Engine:
 
 class RecentCaptures:
     """Remembers each star's last capture to spot the same picture saved twice in one moment
-    (an emotion flickering around the threshold with no cooldown)."""
+    (an emotion flickering around the threshold with no cooldown). The face is compared, not
+    the whole frame: a talking head's second smile differs from the first only there."""
 
     DIFF = 3.0  # mean grey difference (0-255) of 32x32 thumbnails below which two are one
     WINDOW_S = 10.0  # ... when they are also this close in stream time
@@ -269,11 +270,24 @@ class RecentCaptures:
     def __init__(self):
         self._last: dict[str, tuple[float, np.ndarray]] = {}
 
-    def is_duplicate(self, star: str, timestamp: float, rgb: np.ndarray) -> bool:
-        small = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (32, 32),
+    def is_duplicate(self, star: str, timestamp: float, rgb: np.ndarray,
+                     face_box: tuple[float, float, float, float] | None = None) -> bool:
+        small = cv2.resize(cv2.cvtColor(_face_area(rgb, face_box), cv2.COLOR_RGB2GRAY), (32, 32),
                            interpolation=cv2.INTER_AREA).astype(np.float32)
         previous = self._last.get(star)
         self._last[star] = (timestamp, small)
         if previous is None or timestamp - previous[0] > self.WINDOW_S:
             return False
         return float(np.abs(small - previous[1]).mean()) < self.DIFF
+
+
+def _face_area(rgb: np.ndarray, box) -> np.ndarray:
+    """The face with a little margin, or the whole picture when there is no box."""
+    if box is None:
+        return rgb
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = box
+    mx, my = 0.15 * (x2 - x1), 0.15 * (y2 - y1)
+    x1, y1 = max(0, int(x1 - mx)), max(0, int(y1 - my))
+    x2, y2 = min(w, int(x2 + mx)), min(h, int(y2 + my))
+    return rgb[y1:y2, x1:x2] if x2 - x1 >= 8 and y2 - y1 >= 8 else rgb

@@ -110,3 +110,22 @@ def test_every_frame_mode_analyses_each_frame_in_order(tmp_path, astronaut, face
     x1, y1, x2, y2 = capture.face_box
     # the photo sits at x 120-427 (drifting right), y 60-367 of the 640x480 frame
     assert 120 < (x1 + x2) / 2 < 440 and 60 < (y1 + y2) / 2 < 367
+
+
+def test_another_look_of_the_same_face_in_the_same_framing_is_no_duplicate(astronaut,
+                                                                           cameraman):
+    """A talking head smiles twice a second apart: the frames differ only in the face, which
+    is what is compared."""
+    import cv2
+
+    box = (181, 62, 268, 172)  # the astronaut's face
+    other = astronaut.copy()
+    x1, y1, x2, y2 = box
+    other[y1:y2, x1:x2] = cv2.resize(cameraman[119:192, 199:254], (x2 - x1, y2 - y1))
+    recent = RecentCaptures()
+    assert not recent.is_duplicate(STAR, 1.0, astronaut, box)
+    assert not recent.is_duplicate(STAR, 2.0, other, box)
+    assert recent.is_duplicate(STAR, 3.0, other.copy(), box)
+    whole = RecentCaptures()  # the whole frames hardly differ: the face is what tells them apart
+    whole.is_duplicate(STAR, 1.0, astronaut)
+    assert whole.is_duplicate(STAR, 2.0, other)
