@@ -209,7 +209,8 @@ class FrameAnalyzer:
         size = (image.shape[1], image.shape[0])
         return {track.id: Candidate(frame.number, frame.timestamp, track.face,
                                     float(reading.probabilities[target]),
-                                    face_sharpness(image, track.face), size)
+                                    face_sharpness(image, track.face), size,
+                                    track.eyes_relative(eye_openness(image, track.face)))
                 for track, reading in zip(tracks, readings, strict=True)
                 if rule.wants(track.star)}
 
@@ -238,6 +239,24 @@ def distinct_faces(faces: list[Face]) -> list[Face]:
         if all(iou(face.box, k.box) < DUPLICATE_IOU for k in kept):
             kept.append(face)
     return sorted(kept, key=lambda f: f.area, reverse=True)
+
+
+def eye_openness(image: np.ndarray, face: Face) -> float | None:
+    """Contrast around the two eyes (grey std / mean of a patch at each eye landmark): an open
+    eye shows a dark iris against its white, a closed one only skin. None without landmarks."""
+    if face.landmarks is None:
+        return None
+    (lx, ly), (rx, ry) = face.landmarks[0], face.landmarks[1]
+    r = int(max(3.0, 0.22 * float(np.hypot(rx - lx, ry - ly))))
+    h, w = image.shape[:2]
+    values = []
+    for x, y in ((int(lx), int(ly)), (int(rx), int(ry))):
+        patch = image[max(0, y - r // 2): min(h, y + r // 2 + 1), max(0, x - r): min(w, x + r + 1)]
+        if patch.size == 0:
+            return None
+        grey = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        values.append(float(grey.std() / (grey.mean() + 1.0)))
+    return float(np.mean(values))
 
 
 def face_sharpness(image: np.ndarray, face: Face, side: int = 64) -> float:

@@ -30,6 +30,16 @@ class Track:
     last_embedded: float = float("-inf")
     emotion: np.ndarray | None = None  # smoothed probabilities in EMOTIONS order
     embeddings: list[np.ndarray] = field(default_factory=list)  # unit vectors, newest last
+    usual_eyes: float | None = None  # a running average of how open this face's eyes are
+
+    def eyes_relative(self, openness: float | None) -> float:
+        """This frame's eye openness against the face's usual (1.0 when it cannot be told);
+        the usual follows slowly, so a blink stands out against it."""
+        if openness is None:
+            return 1.0
+        usual = openness if self.usual_eyes is None else self.usual_eyes
+        self.usual_eyes = 0.9 * usual + 0.1 * openness
+        return min(1.0, openness / usual) if usual > 0 else 1.0
 
     @property
     def star(self) -> str | None:

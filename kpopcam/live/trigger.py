@@ -17,6 +17,9 @@ from kpopcam.settings import TriggerSettings
 from kpopcam.types import Face
 
 SHARP_HALF = 100.0  # face sharpness (Laplacian variance at 64 px) that counts as half sharp
+# Eyes less open than this share of the face's usual are a blink (webcam-then-cartoon: open
+# 0.38, blinking 0.28-0.31, a laugh's squint in crying-to-laughing no lower than 0.57 of 0.61)
+BLINK_RATIO = 0.9
 # Once held, a moment goes on while the score stays above min_score - RELEASE: a laughing face
 # turned away reads 0.4-0.8 from frame to frame, and a fixed line split one laugh into several.
 RELEASE = 0.15
@@ -56,17 +59,20 @@ class Candidate:
     score: float  # the target emotion's probability on this frame (not smoothed)
     sharpness: float  # variance of the Laplacian of the face
     frame_size: tuple[int, int]  # (width, height)
+    eyes: float = 1.0  # how open the eyes are, relative to this face's usual (1: as usual)
 
     @property
     def quality(self) -> float:
         """Higher is better: the emotion's strength, then sharpness and size; a face cut off
-        by the frame's edge loses. Absolute, so the best of a moment is kept as it goes."""
+        by the frame's edge loses, and so does a blink. Absolute, so the best of a moment is
+        kept as it goes."""
         w, h = self.frame_size
         x1, y1, x2, y2 = self.face.box
         inside = x1 >= 0 and y1 >= 0 and x2 <= w and y2 <= h
         sharp = self.sharpness / (self.sharpness + SHARP_HALF)
         size = min(1.0, self.face.height / (0.25 * h))
-        return self.score + 0.3 * sharp + 0.1 * size - (0 if inside else 1.0)
+        blink = 2.0 * max(0.0, BLINK_RATIO - self.eyes)
+        return self.score + 0.3 * sharp + 0.1 * size - blink - (0 if inside else 1.0)
 
 
 @dataclass(frozen=True)

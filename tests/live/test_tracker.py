@@ -73,3 +73,17 @@ def test_a_face_found_twice_is_followed_once():
     again = Face((310, 89, 363, 151), 0.93)  # the same face, shifted (oval-office, frame 228)
     neighbour = Face((557, 89, 610, 152), 0.98)
     assert distinct_faces([again, neighbour, one]) == [one, neighbour]
+
+
+def test_closed_eyes_read_less_open_than_open_ones(astronaut, detector):
+    import cv2
+
+    from kpopcam.live.analysis import eye_openness
+
+    bgr = cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR)
+    face = detector.detect(bgr, color="bgr")[0]
+    closed = bgr.copy()
+    for x, y in face.landmarks[:2].astype(int):  # lids down: skin over each eye
+        skin = closed[y + 14, x].tolist()
+        cv2.ellipse(closed, (int(x), int(y)), (9, 5), 0, 0, 360, skin, -1)
+    assert eye_openness(closed, face) < 0.8 * eye_openness(bgr, face)

@@ -128,3 +128,9 @@ def test_one_poor_look_does_not_make_a_known_star_unknown():
     assert t.star is None
     t.votes = [StarMatch("Jennie", 0.8), StarMatch("Lisa", 0.8), StarMatch("Lisa", 0.8)]
     assert t.star == "Lisa"
+
+
+def test_a_blink_loses_to_open_eyes():
+    blink = Candidate(0, 0.0, Face((100, 100, 200, 200), 0.99), 0.97, 300.0, (640, 480), 0.74)
+    open_eyes = Candidate(1, 0.1, Face((100, 100, 200, 200), 0.99), 0.93, 300.0, (640, 480))
+    assert open_eyes.quality > blink.quality
