@@ -45,6 +45,7 @@ class WindowSoak(QObject):
         self.stalls_ms: list[float] = []
         self.stalls_at: list[tuple[float, float]] = []  # (seconds into the soak, ms)
         self.runs_at: list[float] = []
+        self.captures_at: list[float] = []
         self.runs = self.source_frames = self.captures = 0
         self._run_frames = 0
         self._began = self._ends = 0.0
@@ -62,7 +63,7 @@ class WindowSoak(QObject):
         b.face_added.connect(self._on_star_added)
         b.stats_changed.connect(lambda s: setattr(self, "_run_frames", s["frames_in"]))
         b.stopped.connect(self._on_stopped)
-        b.captured.connect(lambda *_: setattr(self, "captures", self.captures + 1))
+        b.captured.connect(self._on_captured)
 
     def start(self) -> None:
         if self.window.bridge.is_ready:
@@ -125,6 +126,10 @@ class WindowSoak(QObject):
         elif self._began:
             QTimer.singleShot(300, self._play)  # the video ended: the fan presses Start again
 
+    def _on_captured(self, *_capture) -> None:
+        self.captures += 1
+        self.captures_at.append(time.monotonic() - self._began)
+
     def _end(self) -> None:
         self._ending = True
         if self.window.bridge.is_running:
@@ -173,9 +178,9 @@ class WindowSoak(QObject):
             "stalls_over_100ms": len(self.stalls_ms),
             "stalls_over_250ms": sum(s > TARGET_STALL_MS for s in self.stalls_ms),
             "max_stall_ms": max(self.stalls_ms, default=0.0),
-            # where the stalls fall: within 3 s of pressing Start again, or elsewhere
-            "stalls_near_a_start": sum(any(0 <= t - r < 3 for r in self.runs_at)
-                                       for t, _ in self.stalls_at),
+            # where the stalls fall: within 3 s after pressing Start again or a capture
+            "stalls_near_a_start": _near(self.stalls_at, self.runs_at),
+            "stalls_near_a_capture": _near(self.stalls_at, self.captures_at),
             "longest_stalls": sorted(self.stalls_at, key=lambda s: -s[1])[:10],
             "rss_start_mb": round(rss.get("start", 0.0), 1),
             "rss_after_warmup_mb": round(base, 1), "warmup_s": self.warmup_s,
@@ -185,6 +190,10 @@ class WindowSoak(QObject):
             "pyside6": __version__, "python": sys.version.split()[0],
             "errors": self.errors,
         }
+
+
+def _near(stalls: list[tuple[float, float]], events: list[float], within: float = 3.0) -> int:
+    return sum(any(0 <= t - e < within for e in events) for t, _ in stalls)
 
 
 # -- the child: the window ------------------------------------------------------------------------
