@@ -4,7 +4,7 @@ the memory and the process itself are watched.
 The window runs in a child process (this module, run with -m) so that an abort inside Qt is
 reported by the parent instead of ending the measurement silently. The child starts the real
 MainWindow with the real models, plays the video again and again until the time is up, adds
-the largest face it sees to a star as a fan clicking it would (so boxes, bars, the countdown
+the largest happy face it sees to a star as a fan clicking it would (so boxes, bars, the countdown
 ring and the saved-portrait toast are all drawn), and prints one JSON line of figures.
 """
 
@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from kpopcam.live.bench import rss_mb
 
 STAR = "Soak Star"
+EMOTION = "happy"  # the emotion watched for
 TICK_MS = 20  # the stall meter's timer
 STALL_MS = 100  # a gap between its ticks longer than this is a stall
 WARMUP_S = 60.0  # memory growth is counted from here (models, caches and fonts settle first)
@@ -46,7 +47,8 @@ class WindowSoak(QObject):
         self.stalls_at: list[tuple[float, float]] = []  # (seconds into the soak, ms)
         self.runs_at: list[float] = []
         self.captures_at: list[float] = []
-        self.runs = self.source_frames = self.captures = 0
+        self.runs = self.source_frames = self.captures = self.target_analyses = 0
+        self.star_added_at: float | None = None
         self._run_frames = 0
         self._began = self._ends = 0.0
         self._ending = False
@@ -71,17 +73,21 @@ class WindowSoak(QObject):
         else:
             self.window.bridge.ready.connect(self._begin)
 
-    # -- the star: the first large face seen, added as a fan clicking it would -----------------
+    # -- the star: the largest face first seen looking happy, added as a fan clicking it would;
+    # being happy, it is caught again and again (the countdown ring, the flash and the toast)
 
     def _on_analysed(self, analysis) -> None:
-        if self.star_added or self._adding or not analysis.faces:
+        self.target_analyses += any(f.is_target for f in analysis.faces)
+        happy = [f for f in analysis.faces if f.emotion == EMOTION]
+        if self.star_added or self._adding or not happy:
             return
-        face = max(analysis.faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        face = max(happy, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         self._adding = True
         self.window.bridge.add_live_face(STAR, face.box)
 
     def _on_star_added(self, _name: str) -> None:
         self.star_added = True
+        self.star_added_at = round(time.monotonic() - self._began, 1)
         c = self.window.controls
         c.star.setCurrentIndex(max(0, c.star.findData(STAR)))
 
@@ -91,7 +97,7 @@ class WindowSoak(QObject):
         if self._began:
             return
         self.window.controls.emotion.setCurrentIndex(
-            max(0, self.window.controls.emotion.findData("happy")))
+            max(0, self.window.controls.emotion.findData(EMOTION)))
         self._began = time.monotonic()
         self._ends = self._began + self.seconds
         self._rss["start"] = rss_mb()
@@ -174,6 +180,7 @@ class WindowSoak(QObject):
             "seconds": round(time.monotonic() - self._began, 1), "runs": self.runs,
             "source_frames": self.source_frames, "frames_shown": live.frames_shown,
             "faces_drawn": live.faces_drawn, "star_added": self.star_added,
+            "star_added_at_s": self.star_added_at, "analyses_with_target": self.target_analyses,
             "captures": self.captures,
             "stalls_over_100ms": len(self.stalls_ms),
             "stalls_over_250ms": sum(s > TARGET_STALL_MS for s in self.stalls_ms),
@@ -249,7 +256,7 @@ def run_window_soak(settings, minutes: float, video: Path | None = None, say=pri
         settings.updated({
             "capture": {"folder": str(folder / "captures")},
             # few captures: each is a portrait in the gallery, which would grow the memory
-            "trigger": {"star": STAR, "emotion": "happy", "min_score": 0.5, "hold_s": 0.3,
+            "trigger": {"star": STAR, "emotion": EMOTION, "min_score": 0.5, "hold_s": 0.3,
                         "cooldown_s": 30.0, "max_per_minute": 1},
         }, source="bench").save(config)
         say(f"playing {video.name} in the window for {minutes:g} min...")

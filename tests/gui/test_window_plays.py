@@ -20,6 +20,7 @@ def test_a_minute_of_video_plays_and_draws_in_the_window(qtbot, make_window, tmp
     soak.start()
     qtbot.waitUntil(lambda: soak.done, timeout=int((SECONDS + 90) * 1000))
     f = soak.figures()
+    print(f)  # shown when an assertion fails
 
     assert f["errors"] == []
     assert f["runs"] >= 3  # the 20 s video ended and Start was pressed again
@@ -28,5 +29,7 @@ def test_a_minute_of_video_plays_and_draws_in_the_window(qtbot, make_window, tmp
     assert f["faces_drawn"] > 0.5 * f["frames_shown"]  # boxes and bars over the frames
     assert f["star_added"] and f["captures"] >= 1  # the target's ring, the flash and toast
     if sys.version_info < (3, 12):  # None is immortal from 3.12
-        assert abs(f["none_refs_drift"]) < 1000
+        # new captures and faces hold a few more references; a leaking PySide6 drops
+        # hundreds a frame (the count reaches zero and the app aborts)
+        assert f["none_refs_drift"] > -500
     assert window.isVisible() and not window.bridge.is_running
