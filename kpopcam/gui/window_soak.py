@@ -262,6 +262,7 @@ def run_window_soak(settings, minutes: float, video: Path | None = None, say=pri
         say(f"playing {video.name} in the window for {minutes:g} min...")
         command = [sys.executable, "-m", "kpopcam.gui.window_soak", "--video", str(video),
                    "--minutes", str(minutes), "--config", str(config)]
+        started = time.monotonic()
         try:
             done = subprocess.run(command, stdout=subprocess.PIPE, text=True,
                                   timeout=minutes * 60 + 900)
@@ -269,10 +270,11 @@ def run_window_soak(settings, minutes: float, video: Path | None = None, say=pri
             return {"survived": False, "why": "the window hung (killed after the time was up)"}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
-        code = done.returncode
+        code, after = done.returncode, time.monotonic() - started
         why = (f"the window crashed (signal {-code}, {signal.Signals(-code).name})" if code < 0
                else f"the window's process ended with status {code}")
-        return {"survived": False, "why": why}
+        return {"survived": False, "why": f"{why} {after:.0f} s after it was started "
+                "(model loading included)"}
     return json.loads(lines[-1])
 
 
