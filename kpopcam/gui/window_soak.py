@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from kpopcam.live.bench import rss_mb
@@ -38,16 +39,18 @@ class WindowSoak(QObject):
 
     finished = Signal()
 
-    def __init__(self, window, video: Path, seconds: float):
+    def __init__(self, window, video: Path, seconds: float, star_photos: list[Path] = ()):
         super().__init__(window)
         self.window, self.video, self.seconds = window, Path(video), seconds
+        self.star_photos = list(star_photos)
         self.done = self.star_added = self._adding = False
         self.errors: list[str] = []
         self.stalls_ms: list[float] = []
         self.stalls_at: list[tuple[float, float]] = []  # (seconds into the soak, ms)
         self.runs_at: list[float] = []
         self.captures_at: list[float] = []
-        self.runs = self.source_frames = self.captures = self.target_analyses = 0
+        self.runs = self.source_frames = self.captures = 0
+        self.analyses = self.target_analyses = 0
         self.star_added_at: float | None = None
         self._run_frames = 0
         self._began = self._ends = 0.0
@@ -60,7 +63,8 @@ class WindowSoak(QObject):
         self._meter.setInterval(TICK_MS)
         self._meter.timeout.connect(self._tick)
         b = window.bridge
-        b.failed.connect(lambda message, _details: self.errors.append(message))
+        b.failed.connect(self._on_failed)
+        b.enrolled.connect(self._on_star_added)
         b.analysed.connect(self._on_analysed)
         b.face_added.connect(self._on_star_added)
         b.stats_changed.connect(lambda s: setattr(self, "_run_frames", s["frames_in"]))
@@ -69,14 +73,28 @@ class WindowSoak(QObject):
 
     def start(self) -> None:
         if self.window.bridge.is_ready:
-            self._begin()
+            self._prepare()
         else:
-            self.window.bridge.ready.connect(self._begin)
+            self.window.bridge.ready.connect(self._prepare)
 
-    # -- the star: the largest face first seen looking happy, added as a fan clicking it would;
-    # being happy, it is caught again and again (the countdown ring, the flash and the toast)
+    # -- the star: enrolled from the photos given, or else the largest face first seen looking
+    # happy, added as a fan clicking it would. Being happy, it is caught again and again (the
+    # countdown ring, the flash and the toast are drawn too).
+
+    def _prepare(self) -> None:
+        if self.star_photos:
+            self._adding = True
+            self.window.bridge.enroll(STAR, self.star_photos)
+        else:
+            self._begin()
+
+    def _on_failed(self, message: str, _details: str) -> None:
+        self.errors.append(message)
+        if not self._began:  # the enrolment failed: play all the same
+            self._begin()
 
     def _on_analysed(self, analysis) -> None:
+        self.analyses += 1
         self.target_analyses += any(f.is_target for f in analysis.faces)
         happy = [f for f in analysis.faces if f.emotion == EMOTION]
         if self.star_added or self._adding or not happy:
@@ -85,11 +103,12 @@ class WindowSoak(QObject):
         self._adding = True
         self.window.bridge.add_live_face(STAR, face.box)
 
-    def _on_star_added(self, _name: str) -> None:
+    def _on_star_added(self, *_name_and_report) -> None:
         self.star_added = True
-        self.star_added_at = round(time.monotonic() - self._began, 1)
+        self.star_added_at = round(time.monotonic() - self._began, 1) if self._began else 0.0
         c = self.window.controls
         c.star.setCurrentIndex(max(0, c.star.findData(STAR)))
+        self._begin()
 
     # -- playing -------------------------------------------------------------------------------
 
@@ -180,7 +199,8 @@ class WindowSoak(QObject):
             "seconds": round(time.monotonic() - self._began, 1), "runs": self.runs,
             "source_frames": self.source_frames, "frames_shown": live.frames_shown,
             "faces_drawn": live.faces_drawn, "star_added": self.star_added,
-            "star_added_at_s": self.star_added_at, "analyses_with_target": self.target_analyses,
+            "star_added_at_s": self.star_added_at, "analyses": self.analyses,
+            "analyses_with_target": self.target_analyses,
             "captures": self.captures,
             "stalls_over_100ms": len(self.stalls_ms),
             "stalls_over_250ms": sum(s > TARGET_STALL_MS for s in self.stalls_ms),
@@ -206,7 +226,7 @@ def _near(stalls: list[tuple[float, float]], events: list[float], within: float 
 # -- the child: the window ------------------------------------------------------------------------
 
 
-def soak_window(video: Path, minutes: float, config: Path) -> dict:
+def soak_window(video: Path, minutes: float, config: Path, star_photos: list[Path]) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from kpopcam.gui.main_window import MainWindow
@@ -219,7 +239,7 @@ def soak_window(video: Path, minutes: float, config: Path) -> dict:
                           threshold=settings.identity.threshold)
     window = MainWindow(settings, gallery, config)
     window.show()
-    soak = WindowSoak(window, video, minutes * 60)
+    soak = WindowSoak(window, video, minutes * 60, star_photos)
     soak.finished.connect(app.quit)
     window.start_background_work()
     soak.start()
@@ -238,8 +258,10 @@ def _child_main() -> int:
     parser.add_argument("--video", type=Path, required=True)
     parser.add_argument("--minutes", type=float, required=True)
     parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--star-photo", type=Path, action="append", default=[])
     args = parser.parse_args()
-    print(json.dumps(soak_window(args.video, args.minutes, args.config)), flush=True)
+    figures = soak_window(args.video, args.minutes, args.config, args.star_photo)
+    print(json.dumps(figures), flush=True)
     return 0
 
 
@@ -250,8 +272,9 @@ def run_window_soak(settings, minutes: float, video: Path | None = None, say=pri
     """The figures of a soak of the real window; "survived" is False if it crashed or hung."""
     with tempfile.TemporaryDirectory(prefix="kpopcam-window-soak-") as tmp:
         folder = Path(tmp)
-        if video is None:
-            video = made_video(folder)
+        star_photos = []
+        if video is None:  # made of public-domain photos; the first face is the star
+            video, star_photos = made_video(folder)
         config = folder / "config" / "settings.toml"
         settings.updated({
             "capture": {"folder": str(folder / "captures")},
@@ -262,6 +285,8 @@ def run_window_soak(settings, minutes: float, video: Path | None = None, say=pri
         say(f"playing {video.name} in the window for {minutes:g} min...")
         command = [sys.executable, "-m", "kpopcam.gui.window_soak", "--video", str(video),
                    "--minutes", str(minutes), "--config", str(config)]
+        for photo in star_photos:
+            command += ["--star-photo", str(photo)]
         started = time.monotonic()
         try:
             done = subprocess.run(command, stdout=subprocess.PIPE, text=True,
@@ -278,10 +303,15 @@ def run_window_soak(settings, minutes: float, video: Path | None = None, say=pri
     return json.loads(lines[-1])
 
 
-def made_video(folder: Path) -> Path:
+def made_video(folder: Path) -> tuple[Path, list[Path]]:
+    """A video of faces drifting over a background, and a photo of its star."""
     from kpopcam.live.bench import Scenario, demo_faces, make_video
 
-    return make_video(folder / "soak.mp4", Scenario("640x480", 3, seconds=30.0), demo_faces())
+    faces = demo_faces()
+    photo = folder / "star.jpg"
+    cv2.imwrite(str(photo), cv2.cvtColor(faces[0], cv2.COLOR_RGB2BGR))
+    video = make_video(folder / "soak.mp4", Scenario("640x480", 3, seconds=30.0), faces)
+    return video, [photo]
 
 
 def summary(f: dict) -> str:

@@ -8,15 +8,18 @@ import sys
 
 from kpopcam.gui.window_soak import WindowSoak
 from kpopcam.live.bench import Scenario, demo_faces, make_video
+from tests.conftest import save_jpeg
 
 SECONDS = 60.0
 FPS = 30.0
 
 
 def test_a_minute_of_video_plays_and_draws_in_the_window(qtbot, make_window, tmp_path):
-    video = make_video(tmp_path / "concert.mp4", Scenario("640x480", 3, FPS, 20.0), demo_faces())
+    faces = demo_faces()
+    video = make_video(tmp_path / "concert.mp4", Scenario("640x480", 3, FPS, 20.0), faces)
+    star = save_jpeg(faces[0], tmp_path / "star.jpg")  # the astronaut, smiling
     window = make_window()
-    soak = WindowSoak(window, video, SECONDS)
+    soak = WindowSoak(window, video, SECONDS, [star])
     soak.start()
     qtbot.waitUntil(lambda: soak.done, timeout=int((SECONDS + 90) * 1000))
     f = soak.figures()
