@@ -53,7 +53,6 @@ class WindowSoak(QObject):
         self.analyses = self.target_analyses = 0
         self.star_added_at: float | None = None
         self._run_frames = 0
-        self._began = self._ends = 0.0
         self._ending = False
         self._rss: dict[str, float] = {}
         self._none_refs = 0
@@ -118,7 +117,6 @@ class WindowSoak(QObject):
         self.window.controls.emotion.setCurrentIndex(
             max(0, self.window.controls.emotion.findData(EMOTION)))
         self._began = time.monotonic()
-        self._ends = self._began + self.seconds
         self._rss["start"] = rss_mb()
         self._none_refs = sys.getrefcount(None)
         self._last_tick = self._began
