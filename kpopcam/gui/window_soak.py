@@ -53,6 +53,7 @@ class WindowSoak(QObject):
         self.analyses = self.target_analyses = 0
         self.star_added_at: float | None = None
         self._run_frames = 0
+        self._began = 0.0
         self._ending = False
         self._rss: dict[str, float] = {}
         self._none_refs = 0
