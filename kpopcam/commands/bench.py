@@ -24,12 +24,19 @@ def add_parser(subparsers) -> None:
                    "(the settings' star and emotion; captures go to a temporary folder)")
     p.add_argument("--seconds", type=float, default=10.0, help="length of each generated video")
     p.add_argument("--minutes", type=float, default=0.0,
-                   help="also run a soak of this many minutes and report memory growth")
+                   help="also run a soak of this many minutes and report memory growth "
+                   "(with --window: how long the window plays; default 10)")
+    p.add_argument("--window", action="store_true",
+                   help="play the video (made, or --video) again and again in the real window "
+                   "and report frames shown, event-loop stalls over 100 ms, memory growth and "
+                   "whether the window survived; the exit status is 1 if it did not")
     p.add_argument("--json", action="store_true", help="end with one JSON line of all figures")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    if args.window:
+        return run_window(args)
     from kpopcam.live.bench import BENCH_STAR, Scenario, demo_faces, run_bench
     from kpopcam.live.loading import load_face_models, load_portrait_maker, make_analyzer
     from kpopcam.live.trigger import CaptureRule
@@ -66,6 +73,20 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(report))
     return 0
+
+
+def run_window(args) -> int:
+    from kpopcam.gui.window_soak import run_window_soak, summary
+
+    if args.video and not args.video.is_file():
+        return fail(f"video {args.video} does not exist")
+    minutes = args.minutes or 10.0
+    figures = run_window_soak(args.settings, minutes, args.video,
+                              say=lambda text: print(text, file=sys.stderr))
+    print(summary(figures))
+    if args.json:
+        print(json.dumps(figures))
+    return 0 if figures["survived"] else 1
 
 
 def _enrolled(rgb, models):

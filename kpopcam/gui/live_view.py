@@ -34,6 +34,7 @@ class LiveView(QWidget):
         self._analysis_at = 0.0
         self.message = "Pick a source and press Start (space)"
         self.frames_shown = 0
+        self.faces_drawn = 0  # boxes painted so far (soak runs and tests read it)
         self._flash_at = 0.0
         self._toast: tuple[QImage, str, float] | None = None
         self._tick = QTimer(self)
@@ -137,6 +138,7 @@ class LiveView(QWidget):
         self._draw_flash_and_toast(p)
 
     def _draw_face(self, p: QPainter, face, frame_size) -> None:
+        self.faces_drawn += 1
         r = self.face_rect(face, frame_size)
         color = TARGET if face.is_target else (KNOWN if face.star else UNKNOWN)
         p.setPen(QPen(color, 4 if face.is_target else 2))
