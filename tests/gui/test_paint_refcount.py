@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from kpopcam.gui.live_view import TARGET, LiveView
-from kpopcam.live.analysis import Analysis, FaceReport
+from kpopcam.live.analysis import Analysis, TrackReport
 from kpopcam.types import EMOTIONS
 
 PAINTS = 200
@@ -37,7 +37,7 @@ def crowd(size=(640, 480)) -> Analysis:
     for i in range(6):
         x, y = 20 + (i % 3) * 200, 40 + (i // 3) * 220
         emotions = tuple(np.roll(np.linspace(0.05, 0.5, len(EMOTIONS)), i))
-        faces.append(FaceReport(
+        faces.append(TrackReport(
             track_id=i, box=(x, y, x + 90, y + 110), star=("Eileen" if i < 2 else
                                                           "Jisoo" if i < 4 else None),
             similarity=0.8, emotions=emotions, is_target=i == 0,
