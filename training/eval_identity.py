@@ -230,10 +230,14 @@ def operating_points(emb, found, labels, matcher, thresholds) -> list[tuple[floa
 
 
 def evaluate(embeddings, labels, crop, flip, matcher_name):
-    emb = embeddings[f"{crop}_flip" if flip else crop]
+    return scores(embeddings[f"{crop}_flip" if flip else crop], labels, MATCHERS[matcher_name])
+
+
+def scores(emb, labels, matcher):
+    """Closed-set top-1 at each k, and open-set TARs with their thresholds; rows of NaN are
+    photos with no face found."""
     found = ~np.isnan(emb[:, 0])
     emb = np.nan_to_num(emb)
-    matcher = MATCHERS[matcher_name]
     top1 = {k: closed_set_top1(emb, found, labels, k, matcher) for k in K_VALUES}
     tars, thresholds = open_set(emb, found, labels, matcher)
     return top1, tars, thresholds

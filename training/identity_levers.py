@@ -23,9 +23,8 @@ from training.eval_identity import (
     SHIPPED,
     cached_embeddings,
     centroid_scores,
-    closed_set_top1,
-    open_set,
     print_row,
+    scores,
     unit,
 )
 from training.identity_data import list_photos
@@ -57,7 +56,7 @@ def fused_matcher(dims: tuple[int, ...], weights: tuple[float, ...], centre: boo
     bounds = np.cumsum((0, *dims))
     part_scores = centred_scores if centre else centroid_scores
 
-    def scores(gallery, labels, queries, people):
+    def fused(gallery, labels, queries, people):
         total = 0.0
         for lo, hi, weight in zip(bounds[:-1], bounds[1:], weights, strict=True):
             g, q = gallery[:, lo:hi], queries[:, lo:hi]
@@ -68,20 +67,12 @@ def fused_matcher(dims: tuple[int, ...], weights: tuple[float, ...], centre: boo
             total = total + weight * part
         return total
 
-    return scores
+    return fused
 
 
 def shipped_embeddings(photos, kind):
     crop, flip, _ = SHIPPED[kind]
     return cached_embeddings(photos, kind)[f"{crop}_flip" if flip else crop]
-
-
-def evaluate(emb, labels, matcher):
-    found = ~np.isnan(emb[:, 0])
-    emb = np.nan_to_num(emb)
-    top1 = {k: closed_set_top1(emb, found, labels, k, matcher) for k in K_VALUES}
-    tars, thresholds = open_set(emb, found, labels, matcher)
-    return top1, tars, thresholds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'lever':40} " + " ".join(f"top1@k={k:<3}" for k in K_VALUES)
           + "  TAR@FAR1%  threshold")
     for name, (emb, matcher) in runs.items():
-        result = evaluate(emb, labels, matcher)
+        result = scores(emb, labels, matcher)
         print_row(f"{name:40}", *result)
     return 0
 
