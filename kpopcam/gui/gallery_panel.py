@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kpopcam.captures import Capture, CaptureStore
+from kpopcam.captures import Capture, CaptureError, CaptureStore
 from kpopcam.gui.bridge import read_thumbnail
 from kpopcam.types import EMOTIONS
 
@@ -201,14 +201,25 @@ class GalleryPanel(QWidget):
     # -- data ----------------------------------------------------------------------------------
 
     def set_folder(self, folder: Path) -> None:
+        """Show another capture folder; one that cannot be used is said in the message bar
+        and the gallery keeps showing the folder it had."""
         if self.store is not None and self.store.folder == Path(folder):
+            return
+        try:
+            store = CaptureStore(folder)
+        except CaptureError as exc:
+            self.message.emit(str(exc).capitalize(), "", "error")
             return
         if self.store is not None:
             self.store.close()
-        self.store = CaptureStore(folder)
+        self.store = store
         self.refresh()
 
     def refresh(self) -> None:
+        if self.store is None:  # no usable folder yet: an empty grid
+            self.model.set_captures([])
+            self._show_count()
+            return
         self._set_star_choices(self.store.stars())
         captures = self.store.list(star=self.star.currentData(),
                                    emotion=self.emotion.currentData(), since=self._since())
@@ -218,7 +229,7 @@ class GalleryPanel(QWidget):
     def add_capture(self, capture: Capture) -> None:
         """A capture saved this run: one row added (no listing again) when the filters let
         it through; its star joins the star filter."""
-        if capture.folder != self.store.folder:
+        if self.store is None or capture.folder != self.store.folder:
             return
         if self.star.findData(capture.star) < 0:
             self._set_star_choices(sorted({*self._star_choices(), capture.star},

@@ -85,3 +85,17 @@ def test_a_new_capture_joins_the_grid_without_listing_the_gallery_again(qtbot, t
     assert panel.model.rowCount() == 2001
     assert panel.model.captures[0].id == capture.id
     assert panel.star.findData("Rosé") >= 0  # her name joins the star filter
+
+
+def test_a_capture_folder_that_cannot_be_used_is_said_and_the_old_one_stays(qtbot, tmp_path):
+    from kpopcam.gui.gallery_panel import GalleryPanel
+
+    panel = GalleryPanel(tmp_path / "captures")
+    qtbot.addWidget(panel)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with qtbot.waitSignal(panel.message) as said:
+        panel.set_folder(blocked)
+    assert "cannot be used" in said.args[0] and said.args[2] == "error"
+    assert panel.store.folder == tmp_path / "captures"
+    assert blocked.read_text() == "not a folder"
