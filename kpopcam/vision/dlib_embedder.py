@@ -9,6 +9,7 @@ domain, shipped by the face-recognition-models package.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 
@@ -26,7 +27,11 @@ EMBEDDING_DIM = 128
 
 class DlibEmbedder:
     """dlib's face recogniser with the same interface as FaceEmbedder: unit vectors, so that
-    cosine similarity is their dot product. dlib runs on the calling thread only."""
+    cosine similarity is their dot product. dlib runs on the calling thread only.
+
+    Thread-safe: one call at a time. dlib's network objects are not made for concurrent use;
+    the live analysis and an "add this face" in a pool thread sharing one froze the whole
+    window (every thread waiting, found in a window soak)."""
 
     kind = "dlib"
     dim = EMBEDDING_DIM
@@ -42,6 +47,7 @@ class DlibEmbedder:
         except RuntimeError as exc:  # dlib's message for a damaged .dat
             raise weights.WeightsError(f"dlib cannot read its model files: {exc}") from exc
         self._dlib = dlib
+        self._lock = threading.Lock()
         self.load_seconds = time.perf_counter() - start
         log.info("dlib face recogniser ready in %.2f s", self.load_seconds)
 
@@ -49,10 +55,11 @@ class DlibEmbedder:
         """A 150x150 RGB chip per face: landmarks found inside its box, eyes levelled."""
         rgb = np.ascontiguousarray(rgb)
         chips = []
-        for face in faces:
-            x1, y1, x2, y2 = (round(v) for v in face.box)
-            shape = self._predictor(rgb, self._dlib.rectangle(x1, y1, x2, y2))
-            chips.append(self._dlib.get_face_chip(rgb, shape, CHIP_SIZE, CHIP_PADDING))
+        with self._lock:
+            for face in faces:
+                x1, y1, x2, y2 = (round(v) for v in face.box)
+                shape = self._predictor(rgb, self._dlib.rectangle(x1, y1, x2, y2))
+                chips.append(self._dlib.get_face_chip(rgb, shape, CHIP_SIZE, CHIP_PADDING))
         return chips
 
     def embed_chips(self, chips: Sequence[np.ndarray], flip: bool = False) -> np.ndarray:
@@ -65,7 +72,10 @@ class DlibEmbedder:
         batch = [np.ascontiguousarray(c) for c in chips]
         if flip:
             batch += [np.ascontiguousarray(c[:, ::-1]) for c in chips]
-        vectors = _unit(np.array(self._recogniser.compute_face_descriptor(batch), np.float32))
+        with self._lock:
+            descriptors = self._recogniser.compute_face_descriptor(batch)
+            vectors = np.array([list(d) for d in descriptors], np.float32)
+        vectors = _unit(vectors)
         if flip:
             vectors = _unit(vectors[: len(chips)] + vectors[len(chips) :])
         return vectors
