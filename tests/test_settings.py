@@ -61,10 +61,10 @@ def test_capture_folder_defaults_under_pictures_and_expands_home():
 
 def test_identity_threshold_zero_means_the_embedders_own():
     default = Settings()
-    assert default.identity.weights == "dlib"
-    assert default.identity.match_threshold == IDENTITY_THRESHOLDS["dlib"]
-    casia = default.with_overrides(["identity.weights=casia-webface"])
-    assert casia.identity.match_threshold == IDENTITY_THRESHOLDS["casia-webface"]
+    assert default.identity.weights == "casia-webface"
+    assert default.identity.match_threshold == IDENTITY_THRESHOLDS["casia-webface"]
+    dlib = default.with_overrides(["identity.weights=dlib"])
+    assert dlib.identity.match_threshold == IDENTITY_THRESHOLDS["dlib"]
     mine = default.with_overrides(["identity.threshold=0.9"])
     assert mine.identity.match_threshold == 0.9
     with pytest.raises(SettingsError, match="identity.weights must be one of"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 KINDS = ("dlib", "casia-webface", "vggface2")
 
 
-def make_embedder(kind: str = "dlib"):
+def make_embedder(kind: str = "casia-webface"):
     """DlibEmbedder or FaceEmbedder (FaceNet): both give unit vectors from `embed_faces`."""
     if kind == "dlib":
         from kpopcam.vision.dlib_embedder import DlibEmbedder
