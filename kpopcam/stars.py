@@ -100,7 +100,8 @@ class StarGallery:
     connection holds one lock, and `match` reads an immutable centroid snapshot.
     """
 
-    def __init__(self, path: str | Path, embedder: str = "casia-webface", threshold: float | None = None):
+    def __init__(self, path: str | Path, embedder: str = "casia-webface",
+                 threshold: float | None = None):
         """threshold: None for the embedder's own calibrated one (IDENTITY_THRESHOLDS)."""
         self.path = Path(path)
         self.threshold = IDENTITY_THRESHOLDS[embedder] if threshold is None else threshold
