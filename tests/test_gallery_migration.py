@@ -29,6 +29,13 @@ def casia_embedder():
     return make_embedder("casia-webface")
 
 
+@pytest.fixture(scope="module")
+def dlib_embedder():
+    from kpopcam.vision.identity import make_embedder
+
+    return make_embedder("dlib")
+
+
 @pytest.fixture
 def casia_gallery(tmp_path, astronaut, cameraman, detector, casia_embedder):
     """A CASIA gallery: one face enrolled now (with its crop), one as older kpopcam kept it
@@ -46,8 +53,9 @@ def casia_gallery(tmp_path, astronaut, cameraman, detector, casia_embedder):
 
 
 def test_gallery_is_embedded_again_from_its_crops_and_thumbnails(
-    casia_gallery, astronaut, cameraman, detector, embedder
+    casia_gallery, astronaut, cameraman, detector, dlib_embedder
 ):
+    embedder = dlib_embedder
     with pytest.raises(GalleryNeedsMigration, match="kpopcam stars migrate"):
         StarGallery(casia_gallery, embedder="dlib")
     progress = []
@@ -81,7 +89,8 @@ def test_enrolled_face_keeps_a_crop_that_embeds_like_the_photo(
 
 
 def test_the_command_line_migrates_on_open_and_says_so(casia_gallery, capsys):
-    assert main(["--gallery", str(casia_gallery), "stars", "list"]) == 0
+    assert main(["--gallery", str(casia_gallery), "--set", "identity.weights=dlib",
+                 "stars", "list"]) == 0
     captured = capsys.readouterr()
     assert "made with casia-webface; embedding its faces again with dlib" in captured.err
     assert f"enrol {LOST_STAR} again" in captured.err
@@ -92,6 +101,7 @@ def test_the_command_line_migrates_on_open_and_says_so(casia_gallery, capsys):
 
 
 def test_stars_migrate_says_which_embedder_the_gallery_now_uses(casia_gallery, capsys):
-    assert main(["--gallery", str(casia_gallery), "stars", "migrate"]) == 0
+    assert main(["--gallery", str(casia_gallery), "--set", "identity.weights=dlib",
+                 "stars", "migrate"]) == 0
     assert "uses the dlib embedder" in capsys.readouterr().out
     assert gallery_embedder(casia_gallery) == "dlib"
