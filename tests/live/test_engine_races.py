@@ -118,16 +118,24 @@ def test_a_rule_changed_mid_run_is_applied_whole(tmp_path, qapp, scripted_models
                                                "hold_s": 0.0, "cooldown_s": 0.0,
                                                "max_per_minute": 100_000}})
                for s, e in (("A", "happy"), ("B", "sad"))]
-    fires = []
+    fires, analysed = [], [0]
+
+    def seen(analysis):
+        analysed[0] += 1
+        fires.extend((f.star, f.emotion) for f in analysis.fires)
+
     engine = Engine(ScriptedSource(3000), FrameAnalyzer(scripted_models, eager_rule()),
-                    on_analysis=lambda a: fires.extend((f.star, f.emotion) for f in a.fires))
+                    on_analysis=seen)
     bridge = EngineBridge(choices[0], scripted_models.gallery, Workers())
     bridge.engine = engine
     engine.start()
-    flips = 0
-    while engine.running:
-        bridge.update_rule(choices[flips % 2])
-        flips += 1
+    flips, last = 0, 0
+    while engine.running:  # a new choice every few frames: a moment needs frames to end in
+        if analysed[0] - last >= 4:
+            last = analysed[0]
+            bridge.update_rule(choices[flips % 2])
+            flips += 1
+        time.sleep(0.0002)
     assert engine.error is None
     assert flips > 100 and len(fires) > 100
     assert set(fires) <= {("A", "happy"), ("B", "sad")}
