@@ -43,7 +43,6 @@ class Analysis:
     faces: list[TrackReport]
     stage_ms: dict[str, float]
     fires: list[Fire] = field(default_factory=list)
-    rule: CaptureRule | None = None  # the rule this frame was judged by
 
 
 @dataclass
@@ -148,7 +147,7 @@ class FrameAnalyzer:
             fires = [f for f in fires if self._verified(f)]
         size = (image.shape[1], image.shape[0])
         reports = [self._report(t, now) for t in tracks]
-        return Analysis(frame.number, now, size, reports, stage, fires, self.rule)
+        return Analysis(frame.number, now, size, reports, stage, fires)
 
     def finish(self, now: float) -> list[Fire]:
         """The stream has ended: the moments held long enough are captured (verified)."""
