@@ -184,8 +184,8 @@ class EngineBridge(QObject):
             self.engine = engine
             self._session_captures = 0
             self._timer.start()
-            if self.state is Lifecycle.STOPPING or cancel.is_set():
-                engine.stop()  # stays STOPPING: _poll says `stopped` once it has ended
+            if cancel.is_set():  # stop() or shutdown() came while it was starting
+                engine.stop()  # _poll says `stopped` once it has ended
             else:
                 self.state = Lifecycle.RUNNING
                 self.started.emit(engine.source.name)
