@@ -7,6 +7,8 @@ breaks mid-way simply stops yielding and says why in `end_reason`.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ class Frame:
     image: np.ndarray  # HxWx3 uint8 BGR, owned by whoever holds the Frame
     number: int  # 0, 1, 2, ... in the order the source produced them
     timestamp: float  # seconds of stream time since the first frame
+    position: int | None = None  # the frame's place in a video file (moves on a seek)
 
 
 class SourceError(RuntimeError):
@@ -56,11 +59,32 @@ class FrameSource:
         self.close()
 
 
+@dataclass(frozen=True)
+class Seek:
+    """Go to this frame of the video file (0-based)."""
+
+    position: int
+
+
+@dataclass(frozen=True)
+class Pause:
+    paused: bool
+
+
+PlaybackRequest = Seek | Pause
+
+
 class VideoFileSource(FrameSource):
     """A video file, played at its own frame rate (`realtime=True`, as a live stream would
-    arrive) or as fast as it decodes (batch work); `loops` times over (soak runs)."""
+    arrive) or as fast as it decodes (batch work); `loops` times over (soak runs).
 
-    def __init__(self, path: str | Path, realtime: bool = True, loops: int = 1):
+    Only the source thread touches the capture: other threads `post` Seek and Pause requests
+    (frozen values), which it takes before reading its next frame. Frame numbers and stream
+    time keep growing across seeks and pauses (the tracker and the trigger rely on it); the
+    place in the file is `Frame.position`."""
+
+    def __init__(self, path: str | Path, realtime: bool = True, loops: int = 1,
+                 start_at: int = 0):
         super().__init__()
         self.path = Path(path)
         self.name = self.path.name
@@ -75,28 +99,42 @@ class VideoFileSource(FrameSource):
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self.frame_count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self._requests: queue.SimpleQueue[PlaybackRequest] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        if start_at > 0:
+            self.post(Seek(start_at))
+
+    def post(self, request: PlaybackRequest) -> None:
+        """Seek or pause; safe from any thread (the source thread carries it out)."""
+        self._requests.put(request)
+        self._wake.set()
+
+    def close(self) -> None:
+        super().close()
+        self._wake.set()
 
     def frames(self) -> Iterator[Frame]:
-        start, number, loop_start = time.monotonic(), 0, 0
+        player = _Player(self)
         try:
             while not self._closed:
-                ok, image = self._capture.read()
-                if (not ok or image is None) and number > loop_start and self.loops > 1:
-                    self.loops -= 1
-                    loop_start = number
-                    self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                if not player.take_requests():
+                    self._wake.wait(0.1)
+                    self._wake.clear()
                     continue
-                if not ok or image is None:
-                    self.end_reason = self._why_ended(number - loop_start)
+                frame = player.read()
+                if frame is None:
+                    self.end_reason = self._why_ended(player.read_in_loop)
                     return
-                timestamp = number / self.fps
-                if self.realtime:
-                    _sleep_until(start + timestamp)
-                yield Frame(image, number, timestamp)
-                number += 1
+                yield frame
             self.end_reason = "stopped"
         finally:
             self._capture.release()
+
+    def _take_request(self) -> PlaybackRequest | None:
+        try:
+            return self._requests.get_nowait()
+        except queue.Empty:
+            return None
 
     def _why_ended(self, frames_read: int) -> str:
         if frames_read == 0:
@@ -105,6 +143,82 @@ class VideoFileSource(FrameSource):
             return (f"video {self.path.name} broke off at frame {frames_read} of "
                     f"{self.frame_count} (the file may be truncated)")
         return "end of video"
+
+
+class _Player:
+    """The source thread's own playback state of a VideoFileSource: where it is in the file,
+    paused or not, and the clock that paces real-time playback."""
+
+    def __init__(self, source: VideoFileSource):
+        self.source = source
+        self.number = 0  # frames produced
+        self.position = 0  # the next frame of the file
+        self.read_in_loop = 0
+        self.paused = False
+        self.show_one = False  # a seek while paused shows its frame
+        self._restart_clock()
+
+    def _restart_clock(self) -> None:
+        self.clock, self.clock_stream = time.monotonic(), self.number / self.source.fps
+
+    def take_requests(self) -> bool:
+        """Carry out the posted requests; False while paused with nothing to show."""
+        while (request := self.source._take_request()) is not None:
+            if isinstance(request, Seek):
+                last = max(0, self.source.frame_count - 1)
+                self.position = max(0, min(request.position, last))
+                self.source._capture.set(cv2.CAP_PROP_POS_FRAMES, self.position)
+                self.show_one = self.paused
+            elif isinstance(request, Pause):
+                self.paused = request.paused
+            self._restart_clock()
+        return not self.paused or self.show_one
+
+    def read(self) -> Frame | None:
+        capture, s = self.source._capture, self.source
+        ok, image = capture.read()
+        if (not ok or image is None) and self.read_in_loop > 0 and s.loops > 1:
+            s.loops -= 1
+            self.read_in_loop, self.position = 0, 0
+            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = capture.read()
+        if not ok or image is None:
+            return None
+        self.show_one = False
+        timestamp = self.number / s.fps
+        if s.realtime:
+            _sleep_until(self.clock + timestamp - self.clock_stream)
+        frame = Frame(image, self.number, timestamp, self.position)
+        self.number += 1
+        self.position += 1
+        self.read_in_loop += 1
+        return frame
+
+
+@dataclass(frozen=True)
+class VideoStill:
+    """One frame of a video file, for a preview before a run."""
+
+    image: np.ndarray  # BGR
+    position: int
+    frame_count: int
+    fps: float
+
+
+def read_video_frame(path: str | Path, position: int = 0) -> VideoStill:
+    """The frame at `position` (clamped to the video), for a preview."""
+    source = VideoFileSource(path, realtime=False)
+    try:
+        last = max(0, source.frame_count - 1)
+        position = max(0, min(position, last))
+        if position:
+            source._capture.set(cv2.CAP_PROP_POS_FRAMES, position)
+        ok, image = source._capture.read()
+        if not ok or image is None:
+            raise SourceError(f"video {source.path.name} has no readable frame at {position}")
+        return VideoStill(image, position, source.frame_count, source.fps)
+    finally:
+        source._capture.release()
 
 
 class CameraSource(FrameSource):
@@ -196,6 +310,93 @@ class ScreenSource(FrameSource):
             self._grabber.close()
 
 
+@dataclass(frozen=True)
+class ScreenGrab:
+    """A picture of all screens together, and where its top-left corner lies."""
+
+    image: np.ndarray  # BGR
+    left: int
+    top: int
+
+
+def grab_screen() -> ScreenGrab:
+    """All screens at once, for a fan to drag a region over."""
+    import mss
+
+    try:
+        with mss.MSS() as grabber:
+            area = grabber.monitors[0]
+            shot = grabber.grab(area)
+    except mss.exception.ScreenShotError as exc:
+        raise SourceError(f"the screen cannot be captured here: {_first_line(exc)}") from exc
+    return ScreenGrab(cv2.cvtColor(np.asarray(shot), cv2.COLOR_BGRA2BGR), area["left"],
+                      area["top"])
+
+
+class WindowSource(FrameSource):
+    """One window, followed as it moves or changes size, at up to `fps` grabs a second. It is
+    grabbed where it lies on the screen: what covers it is seen too (OBS's Xcomposite capture
+    avoids that; it needs a compositing window manager)."""
+
+    FOLLOW_S = 0.5  # how often the window's place is looked up again
+
+    def __init__(self, window_id: int, fps: float = 30.0):
+        super().__init__()
+        import mss
+
+        from kpopcam.live.windows import find_window
+
+        self.fps = fps
+        self.window_id = window_id
+        self._find = find_window
+        window = find_window(window_id)
+        if window is None:
+            raise SourceError("that window is closed or minimised: pick it again from the list")
+        self.name = window.title or f"window {window_id:#x}"
+        self._window = window
+        try:
+            self._grabber = mss.MSS()
+            self._screen = dict(self._grabber.monitors[0])
+        except mss.exception.ScreenShotError as exc:
+            raise SourceError(f"the screen cannot be captured here: {_first_line(exc)}") from exc
+
+    def frames(self) -> Iterator[Frame]:
+        import mss
+
+        start, number, looked = time.monotonic(), 0, time.monotonic()
+        try:
+            while not self._closed:
+                if time.monotonic() - looked > self.FOLLOW_S:
+                    self._window, looked = self._find(self.window_id), time.monotonic()
+                area = self._window and _clipped(self._window.region, self._screen)
+                if area is None:
+                    self.end_reason = f"the window {self.name!r} was closed or minimised"
+                    return
+                try:
+                    shot = self._grabber.grab(area)
+                except mss.exception.ScreenShotError as exc:
+                    self.end_reason = f"the window could not be captured: {_first_line(exc)}"
+                    return
+                yield Frame(cv2.cvtColor(np.asarray(shot), cv2.COLOR_BGRA2BGR), number,
+                            time.monotonic() - start)
+                number += 1
+                _sleep_until(start + number / self.fps)
+            self.end_reason = "stopped"
+        finally:
+            self._grabber.close()
+
+
+def _clipped(region: tuple[int, int, int, int], screen: dict) -> dict | None:
+    """The part of a window that lies on the screen; None when too little does."""
+    left, top, width, height = region
+    x1, y1 = max(left, screen["left"]), max(top, screen["top"])
+    x2 = min(left + width, screen["left"] + screen["width"])
+    y2 = min(top + height, screen["top"] + screen["height"])
+    if x2 - x1 < 16 or y2 - y1 < 16:
+        return None
+    return {"left": x1, "top": y1, "width": x2 - x1, "height": y2 - y1}
+
+
 class ImageFolderSource(FrameSource):
     """The images of a folder in name order, each shown for `seconds_per_image` like a slide:
     repeated as frames at `fps` (so that an emotion can hold long enough to be caught), at
@@ -238,10 +439,15 @@ class ImageFolderSource(FrameSource):
         self.end_reason = "end of folder"
 
 
-def open_source(spec: str, realtime: bool = True) -> FrameSource:
-    """A source from what a fan types: camera:0, screen, screen:LEFT,TOP,WIDTH,HEIGHT, a video
-    file or a folder of images."""
+def open_source(spec: str, realtime: bool = True, start_at: int = 0) -> FrameSource:
+    """A source from what a fan types: camera:0, screen, screen:LEFT,TOP,WIDTH,HEIGHT,
+    window:ID (an X11 window), a video file (from frame `start_at`) or a folder of images."""
     kind, _, rest = spec.partition(":")
+    if kind == "window":
+        try:
+            return WindowSource(int(rest, 0))
+        except ValueError:
+            raise SourceError(f"window must be an X11 window id: {spec!r}") from None
     if kind == "camera":
         try:
             return CameraSource(int(rest or 0))
@@ -255,7 +461,7 @@ def open_source(spec: str, realtime: bool = True) -> FrameSource:
     if not path.exists():
         raise SourceError(f"{spec!r} is not a camera (camera:0), the screen (screen) or an "
                           "existing video file or folder")
-    return VideoFileSource(path, realtime=realtime)
+    return VideoFileSource(path, realtime=realtime, start_at=start_at)
 
 
 def _region(text: str) -> tuple[int, int, int, int]:
