@@ -12,6 +12,8 @@ from ctypes import c_char_p, c_int, c_uint, c_ulong, c_void_p
 
 import pytest
 
+RED, BLUE = 0xE02050, 0x3060F0  # X pixel values (0xRRGGBB on a 24-bit TrueColor screen)
+
 
 def start_xvfb(size: str = "1280x800") -> tuple[subprocess.Popen, str]:
     """Xvfb on a display number it picks itself (never one in use)."""
@@ -52,7 +54,28 @@ class XWindow:
         lib.XMapWindow(self.display, self.id)
         lib.XSync(self.display, 0)
 
+    def move(self, x: int, y: int) -> None:
+        self.x.XMoveWindow.argtypes = [c_void_p, c_ulong, c_int, c_int]
+        self.x.XMoveWindow(self.display, self.id, x, y)
+        self.x.XSync(self.display, 0)
+
     def close(self) -> None:
         self.x.XDestroyWindow(self.display, self.id)
         self.x.XSync(self.display, 0)
         self.x.XCloseDisplay(self.display)
+
+
+@pytest.fixture(scope="session")
+def x_display():
+    """A real X server of 1280x800 for the session (its number chosen by Xvfb)."""
+    server, display = start_xvfb()
+    yield display
+    server.terminate()
+    server.wait(5)
+
+
+@pytest.fixture
+def on_x(x_display, monkeypatch):
+    """The code under test talks to the Xvfb server, as an app on that desktop would."""
+    monkeypatch.setenv("DISPLAY", x_display)
+    return x_display
