@@ -33,6 +33,17 @@ class LoadedModels:
     photo_detector: object  # detector for still photos (enrolment)
 
 
+@dataclass(frozen=True)
+class Preview:
+    """A frame of a video file shown before a run (or while it is not running)."""
+
+    spec: str
+    image: QImage
+    position: int
+    frame_count: int
+    fps: float
+
+
 def load_models(settings: Settings, gallery: StarGallery, progress: Callable) -> LoadedModels:
     """The real models, as the settings ask (this imports torch: never on the GUI thread)."""
     progress(0, 4, "Loading torch…")
@@ -75,6 +86,8 @@ class EngineBridge(QObject):
     frame_ready = Signal()  # a new frame waits in latest_image()
     analysed = Signal(object)  # Analysis
     captured = Signal(object, QImage)  # Capture, thumbnail of the portrait
+    captured_face = Signal(object, QImage)  # Capture, its star's face cut out (session strip)
+    previewed = Signal(object)  # Preview: a still of a video file before a run
     capture_failed = Signal(str)  # why a capture could not be saved (at once, mid-run)
     stats_changed = Signal(dict)
     started = Signal(str)  # source name
@@ -104,6 +117,8 @@ class EngineBridge(QObject):
         self._latest_ms: float = 0.0
         self._faces = 0
         self._session_captures = 0
+        self._preview_busy = False
+        self._preview_next: tuple[str, int] | None = None
         self.capture_failed.connect(
             lambda why: self.failed.emit("A portrait could not be saved", why))
         self._timer = QTimer(self)
@@ -149,8 +164,9 @@ class EngineBridge(QObject):
 
     # -- running -------------------------------------------------------------------------------
 
-    def start(self, source_spec: str, settings: Settings) -> None:
-        """Open the source and start the engine in a pool thread; `started` or `failed`."""
+    def start(self, source_spec: str, settings: Settings, start_at: int = 0) -> None:
+        """Open the source (a video from frame `start_at`) and start the engine in a pool
+        thread; `started` or `failed`."""
         if self.state is not Lifecycle.IDLE:
             return
         self.settings = settings
@@ -162,7 +178,7 @@ class EngineBridge(QObject):
             from kpopcam.live.loading import build_engine
             from kpopcam.live.sources import open_source
 
-            source = open_source(source_spec)
+            source = open_source(source_spec, start_at=start_at)
             if models.portraits is not None:
                 from kpopcam.vision.portrait import PortraitOptions
 
@@ -207,6 +223,46 @@ class EngineBridge(QObject):
             self._cancel_start.set()
         if self.engine is not None:
             self.engine.stop()
+
+    def post_playback(self, request) -> bool:
+        """Hand a Seek or Pause (frozen values) to a running video file's source thread;
+        False when the running source is not a video file."""
+        source = self.engine.source if self.engine is not None else None
+        if source is None or not hasattr(source, "post"):
+            return False
+        source.post(request)
+        return True
+
+    def preview(self, spec: str, position: int = 0) -> None:
+        """A still of the video file `spec` at `position`, decoded in a pool thread:
+        `previewed`, or `failed`. While one is decoding only the newest wish waits."""
+        if self._preview_busy:
+            self._preview_next = (spec, position)
+            return
+        self._preview_busy = True
+
+        def work(_progress):
+            from kpopcam.live.sources import read_video_frame
+
+            still = read_video_frame(spec, position)
+            return Preview(spec, bgr_qimage(still.image), still.position, still.frame_count,
+                           still.fps)
+
+        def settled():
+            self._preview_busy = False
+            if self._preview_next is not None:
+                wish, self._preview_next = self._preview_next, None
+                self.preview(*wish)
+
+        def done(preview):
+            self.previewed.emit(preview)
+            settled()
+
+        def failed(message, details):
+            self.failed.emit(message, details)
+            settled()
+
+        self.workers.submit(work, done=done, failed=failed)
 
     def update_rule(self, settings: Settings) -> None:
         """New target star, emotion or sensitivity for a running engine: a new frozen rule,
@@ -257,9 +313,7 @@ class EngineBridge(QObject):
     # -- engine callbacks (engine threads) -------------------------------------------------------
 
     def _on_frame(self, frame) -> None:
-        image = frame.image
-        h, w = image.shape[:2]
-        qimage = QImage(image.data, w, h, image.strides[0], QImage.Format.Format_BGR888).copy()
+        qimage = bgr_qimage(frame.image)
         with self._slot_lock:
             self._latest_image, self._latest_frame = qimage, frame
             emit = not self._frame_pending
@@ -274,12 +328,19 @@ class EngineBridge(QObject):
 
     def _on_capture(self, capture) -> None:
         self._session_captures += 1
-        self.captured.emit(capture, read_thumbnail(capture.portrait, TOAST_PX))
+        thumbnail = read_thumbnail(capture.portrait, TOAST_PX)
+        self.captured.emit(capture, thumbnail)
+        self.captured_face.emit(capture, face_of_capture(capture) or thumbnail)
 
     def latest_image(self) -> QImage | None:
         with self._slot_lock:
             self._frame_pending = False
             return self._latest_image
+
+    def latest_frame(self):
+        """The source frame now on screen (an owned Frame), or None."""
+        with self._slot_lock:
+            return self._latest_frame
 
     # -- stars ---------------------------------------------------------------------------------
 
@@ -314,10 +375,12 @@ class EngineBridge(QObject):
                                 f"Enrolling {name} failed: {m}", d))
         return cancel
 
-    def add_live_face(self, name: str, box: tuple[float, float, float, float]) -> None:
-        """Add the face at `box` of the frame on screen to the star `name` (made if new)."""
-        with self._slot_lock:
-            frame = self._latest_frame
+    def add_live_face(self, name: str, box: tuple[float, float, float, float],
+                      frame=None) -> None:
+        """Add the face at `box` of `frame` (by default the frame on screen) to the star
+        `name` (made if new)."""
+        if frame is None:
+            frame = self.latest_frame()
         if frame is None:
             return
         image = frame.image.copy()  # an owned copy for the pool thread
@@ -353,6 +416,29 @@ class EngineBridge(QObject):
         return self.models
 
 
+def bgr_qimage(image) -> QImage:
+    """An owned QImage of a BGR numpy picture."""
+    h, w = image.shape[:2]
+    return QImage(image.data, w, h, image.strides[0], QImage.Format.Format_BGR888).copy()
+
+
+def face_of_capture(capture) -> QImage | None:
+    """The star's face cut from the saved portrait the way the star gallery cuts faces
+    (vision/gallery_crop.py); None for a capture without a face box or an unreadable file."""
+    if capture.face_box is None:
+        return None
+    from kpopcam.images import ImageReadError, read_rgb
+    from kpopcam.types import Face
+    from kpopcam.vision.gallery_crop import make_crop
+
+    try:
+        rgb = read_rgb(capture.portrait)
+    except ImageReadError:
+        return None
+    image = QImage.fromData(make_crop(rgb, Face(capture.face_box, 1.0, None)).jpeg)
+    return None if image.isNull() else image
+
+
 def read_thumbnail(path: Path, side: int) -> QImage:
     """A JPEG decoded straight to about `side` pixels (cheap: JPEG decodes at 1/2, 1/4, 1/8)."""
     reader = QImageReader(str(path))
@@ -363,4 +449,5 @@ def read_thumbnail(path: Path, side: int) -> QImage:
     return image if not image.isNull() else QImage()
 
 
-__all__ = ["EngineBridge", "LoadedModels", "Lifecycle", "load_models", "read_thumbnail"]
+__all__ = ["EngineBridge", "LoadedModels", "Lifecycle", "Preview", "load_models",
+           "read_thumbnail"]

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QPushButton,
     QSlider,
@@ -21,11 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kpopcam.gui.region_picker import WindowChooser, pick_region
 from kpopcam.settings import Settings
 from kpopcam.types import EMOTIONS
 
 ANY_STAR = ""
-PICK_FILE, PICK_REGION = "pick:file", "pick:region"
+PICK_FILE, PICK_REGION, PICK_WINDOW = "pick:file", "pick:region", "pick:window"
+NO_WINDOW_LIST = ("Windows cannot be listed on this system (only under X11): drag a screen "
+                  "region instead.")
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg *.mpeg);;All files (*)"
 
 
@@ -180,9 +182,15 @@ class ControlPanel(QWidget):
         for text, data in extra:
             self.source.addItem(text, data)
         self.source.addItem("Whole screen", "screen")
-        self.source.addItem("Video file…", PICK_FILE)
+        self.source.addItem("A window…", PICK_WINDOW)
         self.source.addItem("Screen region…", PICK_REGION)
+        self.source.addItem("Video file…", PICK_FILE)
         self.source.blockSignals(False)
+
+    def is_video_file(self) -> bool:
+        spec = self.source_spec()
+        return bool(spec) and not spec.startswith(("camera:", "screen", "window:")) and Path(
+            spec).is_file()
 
     def source_spec(self) -> str:
         data = self.source.currentData()
@@ -195,29 +203,47 @@ class ControlPanel(QWidget):
         if index < 0:
             if spec.startswith("camera:"):
                 return False
-            text = (f"Screen {spec.partition(':')[2]}" if spec.startswith("screen:")
-                    else Path(spec).name)
-            index = self.source.count() - 3
+            text = _source_text(spec)
+            if not text:
+                return False
+            index = self.source.findData("screen")
             self.source.insertItem(index, text, spec)
             self.source.setItemData(index, spec, Qt.ItemDataRole.ToolTipRole)
         self.source.setCurrentIndex(index)
         self._last_source = spec
+        if not spec.startswith("camera:"):
+            self.camera_note.hide()  # the "no camera" hint has done its job
         return True
 
     def _source_activated(self, _index: int) -> None:
         data = self.source.currentData()
         if data == PICK_FILE:
             path, _ = QFileDialog.getOpenFileName(self, "Pick a video", "", VIDEO_FILTER)
-            spec = path or ""
+            self._picked(path or "")
         elif data == PICK_REGION:
-            text, ok = QInputDialog.getText(
-                self, "Screen region", "Region as LEFT,TOP,WIDTH,HEIGHT (pixels):",
-                text="0,0,1280,720")
-            spec = f"screen:{text.replace(' ', '')}" if ok and text.strip() else ""
+            pick_region(self.window(), self._picked)
+        elif data == PICK_WINDOW:
+            self._pick_window()
         else:
-            spec = str(data)
-        if spec:
-            self.set_source(spec)
+            self._picked(str(data))
+
+    def _pick_window(self) -> None:
+        from kpopcam.live.windows import list_windows
+
+        windows = list_windows()
+        if windows is None or not windows:
+            self.camera_note.setText(NO_WINDOW_LIST if windows is None
+                                     else "No other window is open: drag a screen region.")
+            self.camera_note.show()
+            pick_region(self.window(), self._picked)
+            return
+        chooser = self.window_chooser = WindowChooser(windows, self)
+        chooser.accepted.connect(lambda: self._picked(chooser.spec()))
+        chooser.rejected.connect(lambda: self._picked(""))
+        chooser.open()
+
+    def _picked(self, spec: str) -> None:
+        if spec and self.set_source(spec):
             self.source_changed.emit(spec)
         elif self._last_source:
             self.set_source(self._last_source)
@@ -239,6 +265,23 @@ class ControlPanel(QWidget):
     @property
     def capture_folder(self) -> Path:
         return self._folder
+
+
+def _source_text(spec: str) -> str:
+    """How a file, region or window source reads in the list ("" for a window now gone)."""
+    kind, _, rest = spec.partition(":")
+    if kind == "screen":
+        left, top, width, height = (rest.split(",") + ["?"] * 4)[:4]
+        return f"Screen {width}×{height} at {left},{top}"
+    if kind == "window":
+        from kpopcam.live.windows import find_window
+
+        try:
+            window = find_window(int(rest, 0))
+        except ValueError:
+            return ""
+        return f"Window: {window.title}" if window else ""
+    return Path(spec).name
 
 
 def _short(path: Path, keep: int = 28) -> str:

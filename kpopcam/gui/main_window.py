@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -16,17 +16,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kpopcam.gui.add_face import AddFaceDialog, face_crop
 from kpopcam.gui.bridge import EngineBridge, load_models
 from kpopcam.gui.controls import ControlPanel
 from kpopcam.gui.gallery_panel import GalleryPanel
 from kpopcam.gui.live_view import LiveView
 from kpopcam.gui.messages import MessageBar
-from kpopcam.gui.stars_panel import StarsPanel, ask_star_name
+from kpopcam.gui.playback import PlaybackBar
+from kpopcam.gui.session_strip import SessionStrip
+from kpopcam.gui.stars_panel import StarsPanel
 from kpopcam.gui.workers import Workers
+from kpopcam.live.sources import Pause, Seek
 from kpopcam.settings import Settings, SettingsError, default_path
 from kpopcam.stars import StarGallery
 
 LIVE, STARS, GALLERY = range(3)
+NO_CAMERA = "No camera found. Pick a video file, a window or a screen region as the source."
+IDLE_TEXT = "Press Start (space) to watch."
 
 
 def window_state(config_path: Path | None = None) -> QSettings:
@@ -48,13 +54,22 @@ class MainWindow(QMainWindow):
 
         self.messages = MessageBar()
         self.live = LiveView()
+        self.playback = PlaybackBar()
+        self.playback.hide()
+        self.strip = SessionStrip()
+        self._session: dict[int, object] = {}  # capture id -> Capture, this run's
         self.controls = ControlPanel(settings)
         self.stars = StarsPanel(gallery, self.bridge)
         self.gallery_panel = GalleryPanel(settings.capture.path)
         live_page = QWidget()
         live_layout = QHBoxLayout(live_page)
         live_layout.setContentsMargins(0, 0, 0, 0)
-        live_layout.addWidget(self.live, 1)
+        picture = QVBoxLayout()
+        picture.setSpacing(2)
+        picture.addWidget(self.live, 1)
+        picture.addWidget(self.playback)
+        picture.addWidget(self.strip)
+        live_layout.addLayout(picture, 1)
         live_layout.addWidget(self.controls)
         self.tabs = QTabWidget()
         self.tabs.addTab(live_page, "&Live")
@@ -84,7 +99,9 @@ class MainWindow(QMainWindow):
         b, c = self.bridge, self.controls
         b.loading.connect(self._on_loading)
         b.ready.connect(self._on_ready)
-        b.frame_ready.connect(lambda: self.live.set_frame(b.latest_image()))
+        b.frame_ready.connect(self._on_frame)
+        b.previewed.connect(self._on_preview)
+        b.captured_face.connect(self._on_captured_face)
         b.analysed.connect(self.live.set_analysis)
         b.captured.connect(self._on_captured)
         b.stats_changed.connect(self._on_stats)
@@ -96,7 +113,10 @@ class MainWindow(QMainWindow):
         b.face_added.connect(lambda name: self.show_info(f"Face added to {name}."))
         c.start_stop.connect(self.toggle_running)
         c.rule_changed.connect(self._on_rule_changed)
-        c.source_changed.connect(lambda spec: self.state.setValue("source", spec))
+        c.source_changed.connect(self._on_source_changed)
+        self.playback.seek_requested.connect(self._on_seek)
+        self.playback.pause_toggled.connect(self._on_pause)
+        self.strip.open_requested.connect(self.open_capture)
         self.live.face_clicked.connect(self._on_face_clicked)
         self.stars.message.connect(self._show)
         self.gallery_panel.message.connect(self._show)
@@ -131,20 +151,30 @@ class MainWindow(QMainWindow):
             return
         self.save_choices()
         self.messages.dismiss()
-        self.live.clear(f"Opening {spec}…")
+        video = not self.playback.isHidden()
+        if not video:
+            self.live.clear(f"Opening {spec}…")
         self.controls.set_running(True)
-        self.bridge.start(spec, self.settings)
+        self.bridge.start(spec, self.settings, start_at=self.playback.start_position()
+                          if video else 0)
 
     def _on_started(self, name: str) -> None:
         self.captures_this_session = 0
+        self._session.clear()
+        self.strip.new_run()
+        self.playback.set_running(True)
         target = self.settings.trigger.star or "any star"
         self.status_text.setText(f"Watching {name} for {target} looking "
                                  f"{self.settings.trigger.emotion}")
 
     def _on_stopped(self, why: str) -> None:
+        """The reason of a failure is in the message bar only: one place for errors."""
         self.controls.set_running(False)
-        self.live.set_message(f"Stopped: {why}. Press Start (space) to watch again.")
-        self.status_text.setText(f"Stopped ({why}) · {self.captures_this_session} capture(s) "
+        self.playback.set_running(False)
+        failed = self.messages.kind == "error" and bool(self.messages.text)
+        ended = "" if failed else f" ({why})"
+        self.live.set_message(IDLE_TEXT)
+        self.status_text.setText(f"Stopped{ended} · {self.captures_this_session} capture(s) "
                                  "this session")
 
     def _on_stats(self, s: dict) -> None:
@@ -154,6 +184,29 @@ class MainWindow(QMainWindow):
             f"Analysed {s['fps']:.1f} fps · latency {s['latency_ms']:.0f} ms · "
             f"{faces} face{'s' if faces != 1 else ''} · "
             f"{self.captures_this_session} capture(s) this session")
+
+    def _on_frame(self) -> None:
+        self.live.set_frame(self.bridge.latest_image())
+        if not self.playback.isHidden():
+            frame = self.bridge.latest_frame()
+            self.playback.set_position(frame.position if frame is not None else None)
+
+    def _on_captured_face(self, capture, face) -> None:
+        self._session[capture.id] = capture
+        self.strip.add(capture, face)
+
+    def open_capture(self, capture_id: int) -> None:
+        """Show a capture of this run. Today: the portrait file in the system's viewer."""
+        capture = self._session.get(capture_id)
+        if capture is None:
+            from kpopcam.captures import CaptureStore
+
+            with CaptureStore(self.settings.capture.path) as store:
+                capture = store.get(capture_id)
+        if capture is None or not capture.portrait.exists():
+            self.show_error("That capture is no longer in the capture folder.")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(capture.portrait)))
 
     def _on_captured(self, capture, thumbnail) -> None:
         self.captures_this_session += 1
@@ -172,15 +225,53 @@ class MainWindow(QMainWindow):
         self.gallery_panel.set_folder(self.settings.capture.path)
 
     def _on_face_clicked(self, face) -> None:
-        names = self.stars.names()
-        suggestion = face.star or ""
-        if suggestion in names:
-            names = [suggestion] + [n for n in names if n != suggestion]
-        name = ask_star_name(self, names, "Add this face",
-                             "Add this face to which star? (type a new name or pick one)",
-                             suggestion)
-        if name:
-            self.bridge.add_live_face(name, face.box)
+        """Show the face and the star it will join; add it from the frame that was clicked
+        (the video plays on while the fan decides)."""
+        frame = self.bridge.latest_frame()
+        if frame is None:
+            return
+        stars = {star.name: star.face_count for star in self.gallery.stars()}
+        dialog = self.add_face_dialog = AddFaceDialog(face_crop(frame.image, face.box), stars,
+                                                      face.star or "", self)
+        dialog.accepted.connect(lambda: self.bridge.add_live_face(
+            dialog.star_name(), face.box, frame) if dialog.star_name() else None)
+        dialog.open()
+
+    # -- video files ---------------------------------------------------------------------------
+
+    def _on_source_changed(self, spec: str) -> None:
+        self.state.setValue("source", spec)
+        self.messages.dismiss_if(NO_CAMERA)
+        self._show_source(spec)
+
+    def _show_source(self, spec: str) -> None:
+        """A video file shows its first frame and the seek bar; other sources a line."""
+        if self.bridge.is_running:
+            return
+        if self.controls.is_video_file():
+            self.playback.show()
+            self.bridge.preview(spec, 0)
+        else:
+            self.playback.hide()
+            self.live.clear(IDLE_TEXT)
+
+    def _on_preview(self, preview) -> None:
+        if self.bridge.is_running or preview.spec != self.controls.source_spec():
+            return
+        self.playback.set_video(preview.frame_count, preview.fps)
+        self.playback.set_position(preview.position)
+        self.live.analysis = None
+        self.live.set_frame(preview.image)
+
+    def _on_seek(self, position: int) -> None:
+        if self.bridge.is_running:
+            self.bridge.post_playback(Seek(position))
+        elif spec := self.controls.source_spec():
+            self.bridge.preview(spec, position)
+
+    def _on_pause(self, paused: bool) -> None:
+        if self.bridge.post_playback(Pause(paused)):
+            self.playback.set_paused(paused)
 
     # -- loading and sources -------------------------------------------------------------------
 
@@ -203,7 +294,8 @@ class MainWindow(QMainWindow):
             self.controls.set_source(f"camera:{cameras[0]}")
         else:
             self.controls.set_source("screen")
-            self.show_info("No camera found. Pick a video file or the screen as the source.")
+            self.show_info(NO_CAMERA)
+        self._show_source(self.controls.source_spec())
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -240,8 +332,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 760)
-        if remembered := self.state.value("source", ""):
-            self.controls.set_source(str(remembered))
+        if (remembered := self.state.value("source", "")) and self.controls.set_source(
+                str(remembered)):
+            self._show_source(str(remembered))
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_choices()

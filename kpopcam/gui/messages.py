@@ -1,10 +1,15 @@
-"""Errors and notices reach the fan as a short line in the window; the details (a traceback,
-a list of skipped photos) are one click away."""
+"""Errors and notices reach the fan in one place, a bar at the top of the window, as one
+sentence; the rest (a traceback, a list of skipped photos) is one click away."""
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
+
+HEADLINE_CHARS = 160
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z(])")
 
 STYLE = {
     "error": "background:#5a1d2a; color:#ffe6ea; border-radius:6px;",
@@ -43,8 +48,10 @@ class MessageBar(QFrame):
         return self.label.text() if self.isVisibleTo(self.parentWidget()) else ""
 
     def show_message(self, text: str, details: str = "", kind: str = "error") -> None:
-        self.kind, self.details = kind, details
-        self.label.setText(text)
+        headline, rest = one_sentence(text)
+        self.kind = kind
+        self.details = "\n\n".join(part for part in (rest, details) if part)
+        self.label.setText(headline)
         self.setStyleSheet(f"#messageBar {{{STYLE[kind]}}} QLabel {{color: inherit;}}")
         self.details_button.setVisible(bool(details))
         self.show()
@@ -57,6 +64,21 @@ class MessageBar(QFrame):
         box.open()
         self._box = box
 
+    def dismiss_if(self, text: str) -> None:
+        """Dismiss the message if it is still this one (a hint that has done its job)."""
+        if self.text == one_sentence(text)[0]:
+            self.dismiss()
+
     def dismiss(self) -> None:
         self.hide()
         self.closed.emit()
+
+
+def one_sentence(text: str) -> tuple[str, str]:
+    """The first sentence of a message (cut short if very long), and the rest of it."""
+    text = " ".join(text.split())
+    first, *rest = _SENTENCE_END.split(text, maxsplit=1)
+    if len(first) > HEADLINE_CHARS:
+        cut = first.rfind(" ", 0, HEADLINE_CHARS)
+        return first[:cut if cut > 0 else HEADLINE_CHARS] + "…", text
+    return first, rest[0] if rest else ""

@@ -76,6 +76,9 @@ def test_fan_enrols_watches_a_video_and_keeps_a_portrait(qtbot, make_window, mon
     if window.bridge.engine is not None:
         x, y = _centre(window, window.live.analysis.faces[0])
         qtbot.mouseClick(window.live, Qt.MouseButton.LeftButton, pos=QPoint(int(x), int(y)))
+        dialog = window.add_face_dialog  # the face and the star it joins, before adding
+        assert dialog.star_name() == STAR and "Joins" in dialog.joins.text()
+        dialog.accept()
         qtbot.waitUntil(lambda: "Face added to Eileen" in window.messages.text, timeout=15000)
         assert window.gallery.stars()[0].face_count == 2
 
