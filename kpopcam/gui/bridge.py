@@ -9,6 +9,7 @@ only draws.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -22,6 +23,7 @@ from kpopcam.stars import StarGallery
 
 STATS_EVERY_MS = 250
 TOAST_PX = 160
+RECENT_FRAMES = 16  # the analysis lags the display by a few frames: a click finds its frame
 
 
 @dataclass
@@ -113,6 +115,7 @@ class EngineBridge(QObject):
         self._slot_lock = threading.Lock()
         self._latest_image: QImage | None = None
         self._latest_frame = None  # kpopcam.live.sources.Frame
+        self._recent_frames: deque = deque(maxlen=RECENT_FRAMES)  # the same owned Frames
         self._frame_pending = False
         self._latest_ms: float = 0.0
         self._faces = 0
@@ -316,6 +319,7 @@ class EngineBridge(QObject):
         qimage = bgr_qimage(frame.image)
         with self._slot_lock:
             self._latest_image, self._latest_frame = qimage, frame
+            self._recent_frames.append(frame)
             emit = not self._frame_pending
             self._frame_pending = True
         if emit:  # the GUI takes the newest when it gets to it: no backlog of frames
@@ -340,6 +344,14 @@ class EngineBridge(QObject):
     def latest_frame(self):
         """The source frame now on screen (an owned Frame), or None."""
         with self._slot_lock:
+            return self._latest_frame
+
+    def frame_of(self, analysis):
+        """The frame an analysis was made on (its boxes fit it), else the newest frame."""
+        with self._slot_lock:
+            for frame in self._recent_frames:
+                if frame.number == analysis.frame_number:
+                    return frame
             return self._latest_frame
 
     # -- stars ---------------------------------------------------------------------------------

@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
     def _on_face_clicked(self, face) -> None:
         """Show the face and the star it will join; add it from the frame that was clicked
         (the video plays on while the fan decides)."""
-        frame = self.bridge.latest_frame()
+        frame = self.bridge.frame_of(self.live.analysis)
         if frame is None:
             return
         stars = {star.name: star.face_count for star in self.gallery.stars()}
