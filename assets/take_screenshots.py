@@ -1,8 +1,9 @@
-"""Screenshots of the real app for the README: the main window during a run and the gallery.
+"""Screenshots of the real app for the README: the main window during a run and the gallery;
+with `live`, the live view with this run's strip of captures and the screen region picker.
 
 Run under a virtual X server (Debian: apt-get install xvfb libxcb-icccm4 libxcb-keysyms1):
 
-    xvfb-run -s "-screen 0 1280x800x24" python assets/take_screenshots.py
+    xvfb-run -s "-screen 0 1280x800x24" python assets/take_screenshots.py [live]
 
 It uses throw-away folders, enrols the astronaut (public domain, NASA) from scikit-image,
 plays a short video made from her photo, and grabs the window into assets/screenshots/.
@@ -119,6 +120,111 @@ def main() -> int:
     return app.exec()
 
 
+def stage_video(path: Path, rgb: np.ndarray, other: np.ndarray, fps: float = 15.0) -> Path:
+    """The star under changing stage lights (each light a moment of its own, as a concert's
+    cuts are) beside another person: one capture per light."""
+    tints = ((1.0, 1.0, 1.0), (1.15, 0.85, 1.2), (0.8, 0.95, 1.25), (1.2, 1.1, 0.8))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (960, 540))
+    star = cv2.cvtColor(cv2.resize(rgb, (340, 340)), cv2.COLOR_RGB2BGR).astype(np.float32)
+    extra = cv2.cvtColor(cv2.resize(other, (260, 260)), cv2.COLOR_RGB2BGR)
+    for k, tint in enumerate(tints):
+        lit = np.clip(star * np.array(tint[::-1], np.float32), 0, 255).astype(np.uint8)
+        for i in range(round(3.5 * fps)):
+            frame = np.full((540, 960, 3), (70 - 12 * k, 30 + 8 * k, 50), np.uint8)
+            dx = int(15 * np.sin(i / 12))
+            frame[110:450, 90 + dx:430 + dx] = lit
+            frame[170:430, 600 - dx:860 - dx] = extra
+            writer.write(frame)
+    writer.release()
+    return path
+
+
+def live_shots() -> int:
+    """live_session.png: a run with a few captures in the strip under the live view;
+    region_picker.png: a region being dragged over the dimmed screen (a stream window on it)."""
+    from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+    from PySide6.QtGui import QGuiApplication, QMouseEvent, QPixmap
+    from PySide6.QtWidgets import QApplication, QLabel
+    from skimage import data
+
+    from kpopcam.gui.controls import PICK_REGION
+    from kpopcam.gui.main_window import MainWindow
+    from kpopcam.settings import Settings
+    from kpopcam.stars import StarGallery
+
+    OUT.mkdir(exist_ok=True)
+    astronaut, cameraman = data.astronaut(), np.stack([data.camera()] * 3, -1)
+    photo = TMP / "eileen.jpg"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    video = stage_video(TMP / "stage.mp4", astronaut, cameraman)
+    config = TMP / "live" / "settings.toml"
+    Settings().updated({
+        "capture": {"folder": str(TMP / "live_captures")},
+        "trigger": {"star": "Eileen", "emotion": "happy", "min_score": 0.5, "hold_s": 0.6,
+                    "cooldown_s": 1.0},
+    }).save(config)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    gallery = StarGallery(TMP / "live_stars.sqlite")
+    window = MainWindow(Settings.load(config), gallery, config)
+    window.setGeometry(QGuiApplication.primaryScreen().availableGeometry())
+    window.show()
+    window.start_background_work()
+    state = {"step": "load"}
+
+    def shot(widget, name: str) -> None:
+        widget.grab().save(str(OUT / name))
+        print("saved", OUT / name)
+
+    def drag(picker, start: QPoint, end: QPoint) -> None:
+        for kind, at, buttons in ((QMouseEvent.Type.MouseButtonPress, start, Qt.LeftButton),
+                                  (QMouseEvent.Type.MouseMove, end, Qt.LeftButton)):
+            QApplication.sendEvent(picker, QMouseEvent(
+                kind, QPointF(at), QPointF(picker.mapToGlobal(at)), Qt.LeftButton, buttons,
+                Qt.KeyboardModifier.NoModifier))
+
+    def tick() -> None:
+        step = state["step"]
+        if step == "load" and window.bridge.is_ready:
+            state["step"] = "enrol"
+            window.stars.enrol("Eileen", [str(photo)])
+        elif step == "enrol" and window.stars.list.count():
+            window.messages.dismiss()
+            window.controls.set_source(str(video))
+            window._show_source(str(video))
+            window.toggle_running()
+            state["step"] = "run"
+        elif step == "run" and window.strip.count() >= 3 and window.live.analysis and any(
+                f.star for f in window.live.analysis.faces):
+            shot(window, "live_session.png")
+            window.toggle_running()
+            state["step"] = "stopping"
+        elif step == "stopping" and not window.bridge.is_running:
+            stream = state["stream"] = QLabel()
+            stream.setWindowTitle("Concert stream — Browser")
+            stream.setPixmap(QPixmap.fromImage(window.bridge.latest_image()))
+            stream.move(60, 40)
+            stream.show()
+            combo = window.controls.source
+            combo.setCurrentIndex(combo.findData(PICK_REGION))
+            QTimer.singleShot(300, lambda: combo.activated.emit(combo.currentIndex()))
+            state["step"] = "picker"
+        elif step == "picker" and getattr(window, "region_picker", None) is not None:
+            picker = window.region_picker
+            scale = picker.grab_image.width() / picker.width()
+            drag(picker, QPoint(round(120 / scale), round(100 / scale)),
+                 QPoint(round(860 / scale), round(520 / scale)))
+            state["step"] = "dragged"
+            QTimer.singleShot(500, lambda: (shot(picker, "region_picker.png"), picker.close(),
+                                            state["stream"].close(), window.close(),
+                                            app.quit()))
+            return
+        QTimer.singleShot(100, tick)
+
+    QTimer.singleShot(100, tick)
+    QTimer.singleShot(240_000, app.quit)  # never hang
+    return app.exec()
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT.parent))
-    sys.exit(main())
+    sys.exit(live_shots() if sys.argv[1:] == ["live"] else main())

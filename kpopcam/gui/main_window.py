@@ -163,6 +163,9 @@ class MainWindow(QMainWindow):
         self._session.clear()
         self.strip.new_run()
         self.playback.set_running(True)
+        source = self.bridge.engine.source if self.bridge.engine is not None else None
+        if getattr(source, "frame_count", 0):  # a Start before the preview came back
+            self.playback.set_video(source.frame_count, source.fps)
         target = self.settings.trigger.star or "any star"
         self.status_text.setText(f"Watching {name} for {target} looking "
                                  f"{self.settings.trigger.emotion}")

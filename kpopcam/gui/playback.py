@@ -5,7 +5,7 @@ to the bridge, whose source thread carries it out."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QWidget
 
 
 class PlaybackBar(QWidget):
@@ -16,7 +16,7 @@ class PlaybackBar(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        self.pause_button = QPushButton("⏸")
+        self.pause_button = QPushButton()
         self.pause_button.setFixedWidth(40)
         self.pause_button.setAccessibleName("Pause")
         self.pause_button.setToolTip("Pause or play the video (P)")
@@ -61,8 +61,11 @@ class PlaybackBar(QWidget):
         self._show_time()
 
     def set_paused(self, paused: bool) -> None:
+        """The button shows what a click does (icons: not every font has ⏸)."""
         self.paused = paused
-        self.pause_button.setText("▶" if paused else "⏸")
+        icon = (QStyle.StandardPixmap.SP_MediaPlay if paused
+                else QStyle.StandardPixmap.SP_MediaPause)
+        self.pause_button.setIcon(self.style().standardIcon(icon))
         self.pause_button.setAccessibleName("Play" if paused else "Pause")
 
     def set_running(self, running: bool) -> None:
