@@ -18,16 +18,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kpopcam.types import Face
-from kpopcam.vision.gallery_crop import make_crop
+from kpopcam.vision.gallery_crop import face_view
 
 FACE_PX = 160
 
 
 def face_crop(frame_bgr, box) -> QImage:
-    """The face at `box` of a BGR frame, cut as the star gallery cuts its faces."""
-    crop = make_crop(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), Face(tuple(box), 1.0, None))
-    return QImage.fromData(crop.jpeg)
+    """The face at `box` of a BGR frame, with a little of what is around it."""
+    return rgb_qimage(cv2.cvtColor(face_view(frame_bgr, box), cv2.COLOR_BGR2RGB))
+
+
+def rgb_qimage(rgb) -> QImage:
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
 
 
 class AddFaceDialog(QDialog):

@@ -435,20 +435,19 @@ def bgr_qimage(image) -> QImage:
 
 
 def face_of_capture(capture) -> QImage | None:
-    """The star's face cut from the saved portrait the way the star gallery cuts faces
-    (vision/gallery_crop.py); None for a capture without a face box or an unreadable file."""
+    """The star's face cut from the saved portrait (vision/gallery_crop.face_view); None for
+    a capture without a face box or an unreadable file."""
     if capture.face_box is None:
         return None
     from kpopcam.images import ImageReadError, read_rgb
-    from kpopcam.types import Face
-    from kpopcam.vision.gallery_crop import make_crop
+    from kpopcam.vision.gallery_crop import face_view
 
     try:
-        rgb = read_rgb(capture.portrait)
+        face = face_view(read_rgb(capture.portrait), capture.face_box)
     except ImageReadError:
         return None
-    image = QImage.fromData(make_crop(rgb, Face(capture.face_box, 1.0, None)).jpeg)
-    return None if image.isNull() else image
+    h, w = face.shape[:2]
+    return QImage(face.data, w, h, face.strides[0], QImage.Format.Format_RGB888).copy()
 
 
 def read_thumbnail(path: Path, side: int) -> QImage:

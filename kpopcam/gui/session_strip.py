@@ -28,6 +28,7 @@ class SessionStrip(QListWidget):
                             .sizeHint().height() + 6)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setStyleSheet("QListWidget { background: #121218; color: #dcdce6; border: none; }")
         self.itemClicked.connect(self._open)
         self.itemActivated.connect(self._open)
         self.hide()

@@ -123,7 +123,7 @@ class VideoFileSource(FrameSource):
                     continue
                 frame = player.read()
                 if frame is None:
-                    self.end_reason = self._why_ended(player.read_in_loop)
+                    self.end_reason = self._why_ended(player.read_in_loop, player.position)
                     return
                 yield frame
             self.end_reason = "stopped"
@@ -136,11 +136,13 @@ class VideoFileSource(FrameSource):
         except queue.Empty:
             return None
 
-    def _why_ended(self, frames_read: int) -> str:
-        if frames_read == 0:
+    def _why_ended(self, frames_read: int, position: int) -> str:
+        """frames_read: since the start or the last loop; position: the next frame of the
+        file (a seek moves it)."""
+        if frames_read == 0 and position == 0:
             return f"video {self.path.name} has no readable frames"
-        if self.frame_count and frames_read < self.frame_count - 1:
-            return (f"video {self.path.name} broke off at frame {frames_read} of "
+        if self.frame_count and position < self.frame_count - 1:
+            return (f"video {self.path.name} broke off at frame {position} of "
                     f"{self.frame_count} (the file may be truncated)")
         return "end of video"
 

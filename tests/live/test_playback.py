@@ -119,9 +119,10 @@ def test_a_video_starts_where_the_preview_was(tmp_path):
     assert (still.position, shown_number(still.image), still.frame_count) == (45, 45, FRAMES)
     assert read_video_frame(video, 10_000).position == FRAMES - 1  # clamped to the end
     source = open_source(video, realtime=False, start_at=45)
-    first = next(iter(source.frames()))
-    assert (first.number, first.position, shown_number(first.image)) == (0, 45, 45)
-    source.close()
+    frames = list(source.frames())
+    assert (frames[0].number, frames[0].position, shown_number(frames[0].image)) == (0, 45, 45)
+    assert [f.position for f in frames] == list(range(45, FRAMES))
+    assert source.end_reason == "end of video"  # not "broke off": it began half-way
 
 
 def test_stopping_a_paused_video_ends_it_at_once(tmp_path):
