@@ -254,9 +254,12 @@ class MainWindow(QMainWindow):
         if self.controls.is_video_file():
             self.playback.show()
             self.bridge.preview(spec, 0)
-        else:
-            self.playback.hide()
-            self.live.clear(IDLE_TEXT)
+            return
+        self.playback.hide()
+        self.live.clear(IDLE_TEXT)
+        still = getattr(self, "region_still", None)  # set by the region picker
+        if still is not None and still[0] == spec:
+            self.live.set_frame(still[1])
 
     def _on_preview(self, preview) -> None:
         if self.bridge.is_running or preview.spec != self.controls.source_spec():

@@ -110,8 +110,7 @@ class RegionPicker(QWidget):
             p.drawRect(sel)
             _, _, w, h = self.region()
             self._label(p, f"{w} × {h}", sel.bottomLeft() + QPointF(0, 6), below=True)
-        else:
-            self._label(p, HINT, QPointF(self.width() / 2, 40), centred=True)
+        self._label(p, HINT, QPointF(self.width() / 2, 16), centred=True)
 
     def _label(self, p: QPainter, text: str, at: QPointF, below: bool = False,
                centred: bool = False) -> None:
@@ -164,7 +163,15 @@ def pick_region(window: QWidget, done: Callable[[str], None]) -> None:
             window.raise_()
             done(spec)
 
-        picker.picked.connect(lambda r: finish("screen:" + ",".join(str(v) for v in r)))
+        def picked(region: tuple[int, int, int, int]) -> None:
+            spec = "screen:" + ",".join(str(v) for v in region)
+            left, top, width, height = region
+            # what the region showed, for the live view to show until Start
+            window.region_still = (spec, picker.grab_image.copy(
+                QRect(left - grab.left, top - grab.top, width, height)))
+            finish(spec)
+
+        picker.picked.connect(picked)
         picker.cancelled.connect(lambda: finish(""))
         picker.show()
         picker.raise_()

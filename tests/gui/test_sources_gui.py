@@ -117,6 +117,10 @@ def test_fan_picks_a_screen_region_and_a_window_from_the_app(qtbot, make_window,
     left, top, width, height = (int(v) for v in spec.removeprefix("screen:").split(","))
     assert abs(left - 100) <= scale and abs(width - 640) <= 2 * scale  # offscreen Qt: its scale
     assert window.controls.source.currentText().startswith(f"Screen {width}×{height}")
+    still = rgb_of(window.live.image)  # the live view shows what the region held
+    assert abs(still.shape[1] - width) <= 1
+    assert np.abs(still[still.shape[0] // 2, still.shape[1] // 2].astype(int)
+                  - bgr_to_rgb(RED)).max() <= 3
 
     choose(window, PICK_WINDOW)
     chooser = window.controls.window_chooser
