@@ -86,7 +86,7 @@ class AddFaceDialog(QDialog):
             self.joins.setText("Type a name.")
         elif name in self.stars:
             count = self.stars[name]
-            self.joins.setText(f"Joins <b>{html.escape(name)}</b> ({count} face{'s' if count != 1 else ''} "
-                               "so far).")
+            faces = f"{count} face{'s' if count != 1 else ''}"
+            self.joins.setText(f"Joins <b>{html.escape(name)}</b> ({faces} so far).")
         else:
             self.joins.setText(f"Starts a new star: <b>{html.escape(name)}</b>.")

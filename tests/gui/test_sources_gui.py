@@ -19,7 +19,7 @@ from kpopcam.gui.region_picker import RegionPicker
 from kpopcam.live.sources import grab_screen
 from tests.gui.test_app import pick_video
 from tests.live.test_playback import coded_video, shown_number
-from tests.x_server import BLUE, RED, XWindow, on_x, x_display  # noqa: F401 (fixtures)
+from tests.x_server import BLUE, RED, XWindow
 
 
 def rgb_of(image: QImage) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 
 from kpopcam.live.sources import SourceError, grab_screen, open_source
 from kpopcam.live.windows import find_window, list_windows
-from tests.x_server import BLUE, RED, XWindow, on_x, x_display  # noqa: F401 (fixtures)
+from tests.x_server import BLUE, RED, XWindow
 
 
 def bgr(pixel: int) -> np.ndarray:

@@ -14,5 +14,5 @@ def test_a_face_in_the_middle_gets_its_margin_and_one_at_the_edge_is_not_padded(
     assert middle.shape == (160, 160, 3)
     assert middle[0, 0, 0] == 240  # 320 - 80
     edge = face_view(rgb, (560, 280, 640, 360), margin=0.3)
-    assert edge.shape == (104, 104, 3)  # 128 px wanted, cut at the picture's edge: no invented border
+    assert edge.shape == (104, 104, 3)  # 128 px wanted: cut at the edge, no invented border
     assert (edge[0, 0, 0], edge[0, -1, 0]) == (536 % 256, 639 % 256)
