@@ -32,6 +32,7 @@ class LiveView(QWidget):
         self.image: QImage | None = None
         self.analysis = None
         self._analysis_at = 0.0
+        self.paused = False  # a paused video: its last analysis stays drawn (and clickable)
         self.message = "Pick a source and press Start (space)"
         self.frames_shown = 0
         self.faces_drawn = 0  # boxes painted so far (soak runs and tests read it)
@@ -52,6 +53,14 @@ class LiveView(QWidget):
 
     def set_analysis(self, analysis) -> None:
         self.analysis, self._analysis_at = analysis, time.monotonic()
+        self.update()
+
+    def draws_analysis(self) -> bool:
+        return self.analysis is not None and (
+            self.paused or time.monotonic() - self._analysis_at < STALE_S)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
         self.update()
 
     def set_message(self, text: str) -> None:
@@ -100,7 +109,7 @@ class LiveView(QWidget):
         return QRectF(pic.x() + x1 * sx, pic.y() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
 
     def face_at(self, x: float, y: float):
-        if self.analysis is None:
+        if not self.draws_analysis():  # only a face the fan can see
             return None
         for face in self.analysis.faces:
             if self.face_rect(face, self.analysis.frame_size).contains(QPointF(x, y)):
@@ -132,7 +141,7 @@ class LiveView(QWidget):
                        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
             return
         p.drawImage(self.picture_rect(), self.image)
-        if self.analysis is not None and time.monotonic() - self._analysis_at < STALE_S:
+        if self.draws_analysis():
             for face in self.analysis.faces:
                 self._draw_face(p, face, self.analysis.frame_size)
         self._draw_flash_and_toast(p)

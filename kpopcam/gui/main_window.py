@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
         """The reason of a failure is in the message bar only: one place for errors."""
         self.controls.set_running(False)
         self.playback.set_running(False)
+        self.live.set_paused(False)
         failed = self.messages.kind == "error" and bool(self.messages.text)
         ended = "" if failed else f" ({why})"
         self.live.set_message(IDLE_TEXT)
@@ -278,6 +279,7 @@ class MainWindow(QMainWindow):
     def _on_pause(self, paused: bool) -> None:
         if self.bridge.post_playback(Pause(paused)):
             self.playback.set_paused(paused)
+            self.live.set_paused(paused)
 
     # -- loading and sources -------------------------------------------------------------------
 

@@ -26,9 +26,19 @@ def test_add_a_face_then_see_and_open_this_runs_captures(qtbot, make_window, mon
     window.bridge.captured_face.connect(lambda capture, face: faces.append((capture, face)))
     qtbot.mouseClick(window.controls.start_button, Qt.MouseButton.LeftButton)
 
-    # click the star in the live view: the dialog shows her face and where it goes
+    # pause: her box stays drawn on the held picture, to be clicked at leisure
     qtbot.waitUntil(lambda: bool(window.live.analysis and window.live.analysis.faces),
                     timeout=20000)
+    qtbot.mouseClick(window.playback.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(1500)  # longer than an analysis stays drawn while the video plays
+    drawn = window.live.faces_drawn
+    window.live.repaint()
+    assert window.live.faces_drawn > drawn
+    qtbot.mouseClick(window.playback.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.live.draws_analysis() and bool(window.live.analysis.faces),
+                    timeout=10000)
+
+    # click the star in the live view: the dialog shows her face and where it goes
     r = window.live.face_rect(window.live.analysis.faces[0], window.live.analysis.frame_size)
     qtbot.mouseClick(window.live, Qt.MouseButton.LeftButton,
                      pos=QPoint(int(r.center().x()), int(r.center().y())))
