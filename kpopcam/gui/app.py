@@ -35,7 +35,7 @@ def run_app(args=None, settings_error: SettingsError | None = None) -> int:
     window = MainWindow(settings, gallery, config)
     install_excepthook(window)
     if gallery_error is not None:
-        window.show_error(f"{gallery_error}. Stars enrolled now are not kept.",
+        window.show_error(f"{gallery_error}; stars enrolled now are not kept.",
                           "".join(traceback.format_exception(gallery_error)))
     window.show()
     QTimer.singleShot(0, window.start_background_work)

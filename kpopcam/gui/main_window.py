@@ -31,7 +31,7 @@ from kpopcam.settings import Settings, SettingsError, default_path
 from kpopcam.stars import StarGallery
 
 LIVE, STARS, GALLERY = range(3)
-NO_CAMERA = "No camera found. Pick a video file, a window or a screen region as the source."
+NO_CAMERA = "No camera found: pick a video file, a window or a screen region as the source."
 IDLE_TEXT = "Press Start (space) to watch."
 
 
@@ -147,7 +147,8 @@ class MainWindow(QMainWindow):
             return
         spec = self.controls.source_spec()
         if not spec:
-            self.show_error("Pick a source first: a camera, a video file or the screen.")
+            self.show_error("Pick a source first: a camera, a video file, a window or the "
+                            "screen.")
             return
         self.save_choices()
         self.messages.dismiss()
