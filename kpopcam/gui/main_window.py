@@ -230,8 +230,8 @@ class MainWindow(QMainWindow):
         self.gallery_panel.set_folder(self.settings.capture.path)
 
     def _on_face_clicked(self, face) -> None:
-        """Show the face and the star it will join; add it from the frame that was clicked
-        (the video plays on while the fan decides)."""
+        """Show the face and the star it will join; add it from the frame that was clicked.
+        A playing video holds still while the fan decides (a live source cannot)."""
         frame = self.bridge.frame_of(self.live.analysis)
         if frame is None:
             return
@@ -240,6 +240,10 @@ class MainWindow(QMainWindow):
                                                       face.star or "", self)
         dialog.accepted.connect(lambda: self.bridge.add_live_face(
             dialog.star_name(), face.box, frame) if dialog.star_name() else None)
+        if not self.playback.paused and self.playback.pause_button.isEnabled():
+            self._on_pause(True)
+            dialog.finished.connect(lambda _result: self._on_pause(False)
+                                    if self.playback.paused else None)
         dialog.open()
 
     # -- video files ---------------------------------------------------------------------------

@@ -164,15 +164,22 @@ class _Player:
         self.clock, self.clock_stream = time.monotonic(), self.number / self.source.fps
 
     def take_requests(self) -> bool:
-        """Carry out the posted requests; False while paused with nothing to show."""
+        """Carry out the posted requests; False while paused with nothing to show. Of many
+        seeks (a seek bar dragged) only the last is made: each costs a decode from a key
+        frame."""
+        seek, taken = None, False
         while (request := self.source._take_request()) is not None:
+            taken = True
             if isinstance(request, Seek):
-                last = max(0, self.source.frame_count - 1)
-                self.position = max(0, min(request.position, last))
-                self.source._capture.set(cv2.CAP_PROP_POS_FRAMES, self.position)
-                self.show_one = self.paused
+                seek = request
             elif isinstance(request, Pause):
                 self.paused = request.paused
+        if seek is not None:
+            last = max(0, self.source.frame_count - 1)
+            self.position = max(0, min(seek.position, last))
+            self.source._capture.set(cv2.CAP_PROP_POS_FRAMES, self.position)
+            self.show_one = self.paused
+        if taken:
             self._restart_clock()
         return not self.paused or self.show_one
 

@@ -43,6 +43,7 @@ def test_add_a_face_then_see_and_open_this_runs_captures(qtbot, make_window, mon
     qtbot.mouseClick(window.live, Qt.MouseButton.LeftButton,
                      pos=QPoint(int(r.center().x()), int(r.center().y())))
     dialog = window.add_face_dialog
+    assert window.playback.paused  # the video holds while she is added
     shown = rgb_of(dialog.picture.pixmap().toImage())
     found = detector.detect(shown, color="rgb")
     assert len(found) == 1  # the clicked face, cut out ...
@@ -54,6 +55,7 @@ def test_add_a_face_then_see_and_open_this_runs_captures(qtbot, make_window, mon
     assert dialog.joins.text() == "Starts a new star: <b>Jisoo</b>."
     dialog.name.setCurrentText(STAR)
     dialog.accept()
+    assert not window.playback.paused
     qtbot.waitUntil(lambda: f"Face added to {STAR}" in window.messages.text, timeout=20000)
     assert window.gallery.stars()[0].face_count == 2
 
