@@ -131,6 +131,16 @@ def test_fan_picks_a_screen_region_and_a_window_from_the_app(qtbot, make_window,
     assert window.controls.source_spec() == f"window:{desktop[0].id:#x}"
     assert window.controls.source.currentText() == "Window: Concert stream — Browser"
 
+    # watching it: the live view shows that window, and only it
+    qtbot.mouseClick(window.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.live.frames_shown >= 5, timeout=15000)
+    seen = rgb_of(window.live.image)
+    assert seen.shape == (360, 640, 3)
+    assert np.abs(seen.astype(int) - bgr_to_rgb(RED)).max() <= 3
+    assert window.status_text.text().startswith("Watching Concert stream — Browser")
+    qtbot.mouseClick(window.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.bridge.is_running, timeout=15000)
+
 
 def test_without_x11_the_window_choice_says_so_and_offers_the_region(qtbot, make_window,
                                                                      monkeypatch):
