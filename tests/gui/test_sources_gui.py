@@ -190,6 +190,18 @@ def test_a_video_is_previewed_sought_started_there_paused_and_sought_while_pause
     assert positions[0] == 60 and positions == sorted(positions)
     assert bar.slider.value() >= 60
 
+    # the fan scrubs the bar during the run: every frame shown is the one it says it is
+    frames = []
+    window.bridge.frame_ready.connect(lambda: frames.append(window.bridge.latest_frame()))
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        bar.slider.setValue(int(rng.integers(0, 140)))
+        qtbot.wait(int(rng.integers(0, 4)))
+    bar.slider.setValue(20)
+    qtbot.waitUntil(lambda: frames[-1].position in range(20, 30), timeout=5000)
+    assert len(frames) > 10
+    assert [f.position for f in frames if shown_number(f.image) != f.position] == []
+
     # pause: the picture holds
     qtbot.mouseClick(bar.pause_button, Qt.MouseButton.LeftButton)
     assert bar.pause_button.accessibleName() == "Play"
