@@ -158,6 +158,8 @@ def test_no_camera_and_bad_source_are_told_in_the_window(qtbot, make_window, mon
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video")
     pick_video(qtbot, window, monkeypatch, broken)
+    qtbot.waitUntil(lambda: "cannot be opened" in window.messages.text, timeout=10000)
+    window.messages.dismiss()  # the preview found it already; Start must say it again
     qtbot.mouseClick(window.controls.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "cannot be opened" in window.messages.text, timeout=10000)
     assert window.messages.kind == "error" and window.messages.details
