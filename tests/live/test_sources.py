@@ -124,7 +124,6 @@ def test_a_screen_region_off_the_screen_is_refused_before_grabbing():
             _region_on_screen(region, screen)
 
 
-@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs a screen (Xvfb)")
-def test_a_screen_region_off_the_real_screen_is_one_plain_error():
+def test_a_screen_region_off_the_real_screen_is_one_plain_error(on_x):
     with pytest.raises(SourceError, match="not all on the screen"):
         open_source("screen:100000,100000,640,480")
