@@ -1,4 +1,9 @@
-"""Finds, verifies and loads weight files. The only place that calls torch.load."""
+"""Finds, verifies and loads weight files. The only place that calls torch.load.
+
+The app's models run in onnxruntime; torch is imported only by the functions that read or
+write torch weights (training, exports, reference tests), so importing this module needs no
+torch.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,15 @@ import importlib.util
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-import torch
 
 from kpopcam import models
 from kpopcam.files import atomic_path, write_text_atomic
+
+if TYPE_CHECKING:
+    import torch
 
 REQUIRED_CARD_KEYS = ("architecture", "arguments", "sha256")
 
@@ -89,6 +97,8 @@ def load_state_dict(path: Path, sha256: str | None = None) -> dict[str, torch.Te
 
 def _load_dict(path: Path, what: str) -> dict:
     """torch.load of a dict of tensors, never of arbitrary objects (weights_only)."""
+    import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a bad file
@@ -126,6 +136,8 @@ def load_model(name: str, pt_path: Path | None = None) -> tuple[torch.nn.Module,
 
 def save_model(model: torch.nn.Module, card: dict, pt_path: Path) -> dict:
     """Write weights and their card (card gets the checksum) atomically; returns the card."""
+    import torch
+
     pt_path = Path(pt_path)
     with atomic_path(pt_path) as tmp:
         torch.save(model.state_dict(), tmp)
