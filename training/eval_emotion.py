@@ -19,7 +19,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from kpopcam.types import EMOTIONS
 from kpopcam.vision.emotion import EmotionReader
@@ -65,9 +64,15 @@ def format_confusion(confusion: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def evaluate(directory: Path, weights: Path | None = None, backend: str = "auto") -> dict:
-    torch.set_num_threads(1)
-    return score(EmotionReader(weights, threads=1, backend=backend), load_folder(directory))
+def evaluate(directory: Path, weights: Path | None = None, backend: str = "onnx") -> dict:
+    """backend: onnx, the export the app runs; torch, the network itself."""
+    if backend == "torch":
+        from training.torch_forward import torch_emotion_reader
+
+        reader = torch_emotion_reader(weights, threads=1)
+    else:
+        reader = EmotionReader(weights, threads=1)
+    return score(reader, load_folder(directory))
 
 
 def score(reader: EmotionReader, split: FerSplit) -> dict:
@@ -87,7 +92,7 @@ def score(reader: EmotionReader, split: FerSplit) -> dict:
         "cpu_ms_per_face": round(cpu_ms, 3),
         "confusion": confusion,
         "faces": len(split),
-        "backend": reader.backend,
+        "backend": "onnx" if reader.backend == "onnx" else "torch",
     }
 
 
@@ -101,9 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("dir", type=Path, help="folder with one sub-folder per emotion")
     p.add_argument("--weights", type=Path, help="a .pt other than weights/emotion.pt")
-    p.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
-                   help="onnx: the ONNX export the app runs (auto when the card names one); "
-                   "torch: the network in torch")
+    p.add_argument("--backend", choices=("onnx", "torch"), default="onnx",
+                   help="onnx: the ONNX export the app runs (default); torch: the network")
     args = p.parse_args(argv)
     try:
         result = evaluate(args.dir, args.weights, args.backend)
