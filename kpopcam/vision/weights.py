@@ -44,15 +44,16 @@ def weights_dirs() -> list[Path]:
     return dirs
 
 
-def find_weights(name: str) -> tuple[Path, Path]:
-    """(state dict, model card) paths of a shipped model such as 'emotion'."""
+def find_weights(name: str, suffix: str = ".pt") -> tuple[Path, Path]:
+    """(weights, model card) paths of a shipped model such as 'emotion'; suffix: the weight
+    file's (.pt, or .onnx for a model shipped only as its export)."""
     for directory in weights_dirs():
-        pt, card = directory / f"{name}.pt", directory / f"{name}.json"
+        pt, card = directory / f"{name}{suffix}", directory / f"{name}.json"
         if pt.is_file() and card.is_file():
             return pt, card
     searched = ", ".join(str(d) for d in weights_dirs())
     raise WeightsError(
-        f"weights for the {name} model not found (looked for {name}.pt and {name}.json in "
+        f"weights for the {name} model not found (looked for {name}{suffix} and {name}.json in "
         f"{searched}). Reinstall kpopcam, or train them with the script in training/, "
         f"or point KPOPCAM_WEIGHTS at a folder that has them."
     )
