@@ -1,6 +1,6 @@
 """Measure emotion weights on FER2013-style faces (folder per class).
 
-    python -m training.eval_emotion DIR [--weights FILE] [--backend onnx|torch]
+    python -m training.eval_emotion DIR [--weights FILE] [--backend auto|onnx|torch]
 
 Prints overall and per-class accuracy (recall), the confusion matrix and the median
 milliseconds per face at batch 1 on one CPU thread (standardize + forward pass, as the app
@@ -64,8 +64,13 @@ def format_confusion(confusion: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def evaluate(directory: Path, weights: Path | None = None, backend: str = "onnx") -> dict:
-    """backend: onnx, the export the app runs; torch, the network itself."""
+def evaluate(directory: Path, weights: Path | None = None, backend: str = "auto") -> dict:
+    """backend: onnx, the export the app runs; torch, the network itself; auto: onnx when
+    the card names an export (freshly trained weights have none)."""
+    if backend == "auto":
+        from kpopcam.vision.weights import locate, read_card
+
+        backend = "onnx" if read_card(locate("emotion", weights)[1]).get("onnx") else "torch"
     if backend == "torch":
         from training.torch_forward import torch_emotion_reader
 
@@ -106,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("dir", type=Path, help="folder with one sub-folder per emotion")
     p.add_argument("--weights", type=Path, help="a .pt other than weights/emotion.pt")
-    p.add_argument("--backend", choices=("onnx", "torch"), default="onnx",
-                   help="onnx: the ONNX export the app runs (default); torch: the network")
+    p.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
+                   help="onnx: the ONNX export the app runs; torch: the network; auto "
+                   "(default): onnx when the card names an export")
     args = p.parse_args(argv)
     try:
         result = evaluate(args.dir, args.weights, args.backend)

@@ -1,7 +1,7 @@
 """Measure the portrait U-Net: mIoU against person masks and the median time per frame.
 
 python -m training.eval_portrait DIR [--weights FILE] [--val | --stems a,b,...] [--refined]
-    [--backend onnx|torch]
+    [--backend auto|onnx|torch]
 
 DIR holds images/ and masks/ with the same stems; each mask is resized to its photo with
 nearest-neighbour. A model that reads a person prior gets the faces MTCNN finds on each
@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         help="average the frame and its mirror image (default: as the model card says)",
     )
     parser.add_argument(
-        "--backend", choices=("onnx", "torch"), default="onnx",
-        help="onnx: the export the app runs (default); torch: the network itself",
+        "--backend", choices=("auto", "onnx", "torch"), default="auto",
+        help="onnx: the export the app runs; torch: the network itself; auto (default): onnx "
+        "when the card names an export (freshly trained weights have none)",
     )
     parser.add_argument("--val", action="store_true", help="only the validation stems of the card")
     parser.add_argument(
@@ -96,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         help="where MTCNN's face boxes per photo are kept (default training/runs/)",
     )
     args = parser.parse_args(argv)
+    if args.backend == "auto":
+        from kpopcam.vision.weights import locate, read_card
+
+        card = read_card(locate("portrait_unet", args.weights)[1])
+        args.backend = "onnx" if card.get("onnx") else "torch"
     if args.backend == "torch":
         from training.torch_forward import torch_segmenter
 
