@@ -69,7 +69,8 @@ def test_the_onnx_export_masks_real_photos_as_the_torch_network_does(maker, astr
         segmenter.flip_average = flip
     try:
         for image, faces in photos:
-            diff, iou = _mask_parity(exported.low_res(image, faces), reference.low_res(image, faces))
+            a, b = exported.low_res(image, faces), reference.low_res(image, faces)
+            diff, iou = _mask_parity(a, b)
             assert diff < 1e-4 and iou > 0.999, (diff, iou)
     finally:
         exported.flip_average = reference.flip_average = False
