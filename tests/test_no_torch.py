@@ -19,7 +19,9 @@ from tests.conftest import save_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_MODULES = ("kpopcam.vision.embedder", "kpopcam.vision.portrait", "kpopcam.vision.emotion",
-               "kpopcam.gui.bridge", "kpopcam.commands.portrait", "kpopcam.gui.window_soak")
+               "kpopcam.gui.bridge", "kpopcam.commands.portrait", "kpopcam.gui.window_soak",
+               "kpopcam.cli", "kpopcam.gui.app", "kpopcam.live.loading", "kpopcam.commands.bench",
+               "kpopcam.commands.enroll", "kpopcam.commands.watch", "kpopcam.vision.identity")
 
 SCRIPT = """
 import importlib, importlib.abc, json, sys

@@ -6,8 +6,9 @@ The graph takes any batch and any height and width divisible by 32 (the app feed
 input_size; a flip-averaged frame is a batch of two). Batch-norm is folded by the exporter.
 Parity with the torch network is measured on the data's validation photos (the card's
 val_stems) through the app's own PersonSegmenter: the largest difference of the person
-probability and the IoU of the two masks cut at 0.5. The export is written beside the
-weights and recorded, with its checksum and the parity figures, in the card under "onnx".
+probability and the IoU of the two masks cut at 0.5; the export's val mIoU goes beside them.
+The export is written beside the weights and recorded, with its checksum and the parity
+figures, in the card under "onnx".
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from kpopcam.files import write_bytes_atomic
 from kpopcam.vision.portrait import MODEL_NAME, PersonSegmenter
 from kpopcam.vision.weights import load_model, locate, read_card, sha256_of, write_card
+from training.eval_portrait import evaluate
 from training.portraits_data import DEFAULT_ROOT, read_pair
 from training.torch_forward import torch_segmenter
 
@@ -55,13 +57,11 @@ def parity(exported: PersonSegmenter, reference: PersonSegmenter, photos: list) 
             "min_mask_iou": min(ious), "mean_mask_iou": float(np.mean(ious))}
 
 
-def val_photos(root: Path, card: dict) -> list:
+def val_faces(root: Path, card: dict) -> dict:
     from training.portraits_data import photo_faces
     from training.train_portrait import FACES_CACHE
 
-    stems = card["data"]["val_stems"]
-    faces = photo_faces(root, stems, FACES_CACHE)
-    return [(read_pair(root, stem)[0], faces.get(stem, [])) for stem in stems]
+    return photo_faces(root, card["data"]["val_stems"], FACES_CACHE)
 
 
 def export(pt_path: Path | None, root: Path) -> dict:
@@ -82,8 +82,10 @@ def export(pt_path: Path | None, root: Path) -> dict:
     write_card(card_path, card)
     exported = PersonSegmenter.from_weights(pt_path)
     card = read_card(card_path)
-    card["onnx"]["parity_vs_torch"] = parity(exported, torch_segmenter(pt_path),
-                                             val_photos(root, card))
+    stems, faces = card["data"]["val_stems"], val_faces(root, card)
+    photos = [(read_pair(root, stem)[0], faces.get(stem, [])) for stem in stems]
+    card["onnx"]["parity_vs_torch"] = parity(exported, torch_segmenter(pt_path), photos)
+    card["onnx"]["val_miou"] = round(evaluate(exported, root, stems, faces=faces)["miou"], 4)
     write_card(card_path, card)
     return card["onnx"]
 
