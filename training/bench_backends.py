@@ -5,7 +5,8 @@
 One thread for both (the app's setting), batch 1, after a warm-up, on the public-domain
 astronaut photo: FaceNet on one aligned face (plain and flip-averaged, as the app embeds), the
 portrait U-Net on the whole photo with its face (resize, normalise, network), and the emotion
-CNN on one face. The last line is one JSON object: {model: {"onnx": ms, "torch": ms}}.
+CNN on one face. Medians of the wall clock and of the thread's CPU time per call. The last
+line is one JSON object: {model: {"onnx": {"wall": ms, "cpu": ms}, "torch": {...}}}.
 """
 
 from __future__ import annotations
@@ -27,17 +28,23 @@ from training.torch_forward import torch_emotion_reader, torch_face_embedder, to
 FACE = Face((181.0, 62.0, 268.0, 172.0), 1.0)
 
 
-def median_ms(backends: dict[str, object], repeats: int) -> dict[str, float]:
-    """{backend: median ms per call}; the backends take turns call by call, so that a burst
-    of load from elsewhere on the machine hits them alike."""
-    times: dict[str, list[float]] = {b: [] for b in backends}
-    for i in range(repeats + max(3, repeats // 10)):
+def median_ms(backends: dict[str, object], repeats: int) -> dict[str, dict[str, float]]:
+    """{backend: {"wall": ms, "cpu": ms}}, medians per call of the wall clock and of this
+    thread's CPU time (both run on the calling thread with one intra-op thread; the CPU time
+    is less moved by other processes on a shared machine). The backends take turns call by
+    call, so that a burst of load from elsewhere hits them alike."""
+    warm_up = max(3, repeats // 10)
+    wall: dict[str, list[float]] = {b: [] for b in backends}
+    cpu: dict[str, list[float]] = {b: [] for b in backends}
+    for i in range(warm_up + repeats):
         for backend, call in backends.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             call()
-            if i >= max(3, repeats // 10):  # warm-up calls are not counted
-                times[backend].append((time.perf_counter() - start) * 1000)
-    return {b: round(statistics.median(t), 2) for b, t in times.items()}
+            if i >= warm_up:
+                wall[backend].append((time.perf_counter() - start) * 1000)
+                cpu[backend].append((time.thread_time() - start_cpu) * 1000)
+    return {b: {"wall": round(statistics.median(wall[b]), 2),
+                "cpu": round(statistics.median(cpu[b]), 2)} for b in backends}
 
 
 def calls() -> dict[str, dict[str, object]]:
@@ -65,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {}
     for model, backends in calls().items():
         result[model] = median_ms(backends, args.repeats)
-        print(f"{model:22} " + "  ".join(f"{b} {ms:7.2f} ms" for b, ms in result[model].items()))
+        print(f"{model:20} " + "  ".join(f"{b} {t['wall']:7.2f} ms (cpu {t['cpu']:7.2f})"
+                                           for b, t in result[model].items()))
     print(json.dumps(result))
     return 0
 
