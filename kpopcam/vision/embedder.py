@@ -98,6 +98,7 @@ def _fill_cache(shipped: Path, card: dict, threads: int | None) -> OnnxModel:
     graph, data = casia_cache_paths()
     try:
         model = _write_cache(shipped, card, arrays, graph, data, threads)
+        _drop_torch_cache(graph.parent)
     except OSError as exc:  # a read-only cache still leaves a working model
         log.warning("cannot keep the FaceNet weights in %s (%s): they are made again at the "
                     "next start", graph.parent, exc)
@@ -129,6 +130,15 @@ def _write_cache(shipped: Path, card: dict, arrays: dict, graph: Path, data: Pat
             )
     write_bytes_atomic(graph, shipped.read_bytes())
     return OnnxModel(graph, card["onnx"]["sha256"], threads)
+
+
+def _drop_torch_cache(folder: Path) -> None:
+    """Earlier kpopcams kept the converted FaceNet as a torch state dict (94 MB): unused now."""
+    for suffix in (".pt", ".json"):
+        old = folder / f"{CASIA_NAME}{suffix}"
+        if old.is_file():
+            old.unlink()
+            log.info("removed %s, the torch FaceNet an earlier kpopcam kept", old)
 
 
 def _session_from_temporary_files(shipped: Path, card: dict, arrays: dict,

@@ -250,6 +250,15 @@ def test_first_use_writes_atomically(tmp_path, monkeypatch, astronaut):
                                                           "facenet_casia.weights"]
 
 
+def test_first_use_removes_the_torch_weights_earlier_versions_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("KPOPCAM_CACHE", str(tmp_path))
+    for suffix in (".pt", ".json"):
+        (tmp_path / f"facenet_casia{suffix}").write_bytes(b"94 MB of torch weights")
+    FaceEmbedder()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["facenet_casia.onnx",
+                                                          "facenet_casia.weights"]
+
+
 def test_an_unwritable_cache_still_gives_a_model(tmp_path, monkeypatch, caplog, face_embedder,
                                                  astronaut):
     blocker = tmp_path / "a_file"
