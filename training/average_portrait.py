@@ -31,6 +31,7 @@ from training.portraits_data import (
     read_pair,
     stems,
 )
+from training.torch_forward import TorchForward
 from training.train_portrait import FACES_CACHE, ROOT
 from training.weight_average import averaged_state, recalibrate_batch_norm
 
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     train = [s for s in stems(args.data) if s not in set(val)]
     prior = card["arguments"].get("in_channels", 3) == 4
     faces = photo_faces(args.data, train + val, args.faces_cache) if prior else None
-    segmenter = PersonSegmenter(model, card["input_size"], MEAN, STD)
+    segmenter = PersonSegmenter(TorchForward(model), card["input_size"], MEAN, STD,
+                                in_channels=model.in_channels)
     recalibrate_batch_norm(model, photo_batches(segmenter, args.data, train, faces))
     scores = evaluate(segmenter, args.data, val, faces=faces)
     print(f"{len(args.weights)} epochs averaged: val mIoU {scores['miou']:.4f}")

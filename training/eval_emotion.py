@@ -1,6 +1,6 @@
 """Measure emotion weights on FER2013-style faces (folder per class).
 
-    python -m training.eval_emotion DIR [--weights FILE] [--backend onnx|torch]
+    python -m training.eval_emotion DIR [--weights FILE] [--backend auto|onnx|torch]
 
 Prints overall and per-class accuracy (recall), the confusion matrix and the median
 milliseconds per face at batch 1 on one CPU thread (standardize + forward pass, as the app
@@ -19,7 +19,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from kpopcam.types import EMOTIONS
 from kpopcam.vision.emotion import EmotionReader
@@ -66,8 +65,19 @@ def format_confusion(confusion: np.ndarray) -> str:
 
 
 def evaluate(directory: Path, weights: Path | None = None, backend: str = "auto") -> dict:
-    torch.set_num_threads(1)
-    return score(EmotionReader(weights, threads=1, backend=backend), load_folder(directory))
+    """backend: onnx, the export the app runs; torch, the network itself; auto: onnx when
+    the card names an export (freshly trained weights have none)."""
+    if backend == "auto":
+        from kpopcam.vision.weights import locate, read_card
+
+        backend = "onnx" if read_card(locate("emotion", weights)[1]).get("onnx") else "torch"
+    if backend == "torch":
+        from training.torch_forward import torch_emotion_reader
+
+        reader = torch_emotion_reader(weights, threads=1)
+    else:
+        reader = EmotionReader(weights, threads=1)
+    return score(reader, load_folder(directory))
 
 
 def score(reader: EmotionReader, split: FerSplit) -> dict:
@@ -87,7 +97,7 @@ def score(reader: EmotionReader, split: FerSplit) -> dict:
         "cpu_ms_per_face": round(cpu_ms, 3),
         "confusion": confusion,
         "faces": len(split),
-        "backend": reader.backend,
+        "backend": "onnx" if reader.backend == "onnx" else "torch",
     }
 
 
@@ -102,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("dir", type=Path, help="folder with one sub-folder per emotion")
     p.add_argument("--weights", type=Path, help="a .pt other than weights/emotion.pt")
     p.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
-                   help="onnx: the ONNX export the app runs (auto when the card names one); "
-                   "torch: the network in torch")
+                   help="onnx: the ONNX export the app runs; torch: the network; auto "
+                   "(default): onnx when the card names an export")
     args = p.parse_args(argv)
     try:
         result = evaluate(args.dir, args.weights, args.backend)

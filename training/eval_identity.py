@@ -1,6 +1,7 @@
 """How well kpopcam tells stars apart: closed-set top-1 and open-set true-accept rate.
 
-python -m training.eval_identity DIR [--embedder dlib|casia-webface]   (DIR/<person>/<photo>)
+python -m training.eval_identity DIR [--embedder dlib|casia-webface] [--backend onnx|torch]
+    (DIR/<person>/<photo>)
 
 Every photo's largest face is found once and embedded once per embedder (both cached under
 training/runs/). Closed set: k photos per person enrol, the rest are queries (k = 1, 3, 5, 10;
@@ -65,10 +66,10 @@ def detect_all(photos: list[tuple[str, Path]]) -> dict[str, np.ndarray]:
     return {"box": boxes, "landmarks": landmarks}
 
 
-def embed_all(photos, detections, kind: str) -> dict[str, np.ndarray]:
+def embed_all(photos, detections, kind: str, backend: str = "onnx") -> dict[str, np.ndarray]:
     """{'<crop>', '<crop>_flip'} -> (n, dim) unit vectors of the embedder `kind`, NaN rows
-    where no face was found."""
-    import torch
+    where no face was found. backend torch: FaceNet's torch network instead of the app's
+    ONNX export (the reference for parity)."""
     from tqdm import tqdm
 
     from kpopcam.images import read_rgb
@@ -76,8 +77,12 @@ def embed_all(photos, detections, kind: str) -> dict[str, np.ndarray]:
     from kpopcam.vision.detector import aligned_crop, box_crop
     from kpopcam.vision.identity import make_embedder
 
-    torch.set_num_threads(1)
-    embedder = make_embedder(kind)
+    if backend == "torch" and kind != "dlib":
+        from training.torch_forward import torch_face_embedder
+
+        embedder = torch_face_embedder()
+    else:
+        embedder = make_embedder(kind)
     out = {f"{crop}{suffix}": np.full((len(photos), embedder.dim), np.nan, np.float32)
            for crop in VARIANTS[kind] for suffix in ("", "_flip")}
     for i, (_, path) in enumerate(tqdm(photos, desc=f"embedding ({kind})", unit="photo")):
@@ -114,10 +119,14 @@ def cached(name: str, make) -> dict[str, np.ndarray]:
     return result
 
 
-def cached_embeddings(photos: list[tuple[str, Path]], kind: str) -> dict[str, np.ndarray]:
+def cached_embeddings(photos: list[tuple[str, Path]], kind: str,
+                      backend: str = "onnx") -> dict[str, np.ndarray]:
     key = photos_key(photos)
     detections = cached(f"faces_{key}", lambda: detect_all(photos))
-    return cached(f"identity_{kind}_{key}", lambda: embed_all(photos, detections, kind))
+    # FaceNet's embeddings came from torch before the ONNX export: the backend is in the name
+    name = kind if kind == "dlib" else f"{kind}-{backend}"
+    return cached(f"identity_{name}_{key}",
+                  lambda: embed_all(photos, detections, kind, backend))
 
 
 # -- matchers: gallery (embeddings, labels) -> scores (n_queries, n_people) -------------------
@@ -247,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="DIR/<person>/<photo>")
     parser.add_argument("--embedder", choices=EMBEDDERS, default="dlib")
+    parser.add_argument("--backend", choices=("onnx", "torch"), default="onnx",
+                        help="FaceNet: the app's ONNX export (default) or the torch network")
     parser.add_argument("--quick", action="store_true", help="only the shipped configuration")
     parser.add_argument("--thresholds", type=float, nargs="+", default=[],
                         help="also the shipped configuration's open-set rates at these")
@@ -254,10 +265,10 @@ def main(argv: list[str] | None = None) -> int:
 
     photos = list_photos(args.dir)
     labels = np.array([person for person, _ in photos])
-    embeddings = cached_embeddings(photos, args.embedder)
+    embeddings = cached_embeddings(photos, args.embedder, args.backend)
     found = ~np.isnan(next(iter(embeddings.values()))[:, 0])
     print(f"{len(photos)} photos of {len(set(labels))} people; a face found on {found.sum()}; "
-          f"embedder {args.embedder}")
+          f"embedder {args.embedder} ({args.backend})")
 
     shipped_config = SHIPPED[args.embedder]
     configs = [shipped_config] if args.quick else [

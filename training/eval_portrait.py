@@ -1,6 +1,7 @@
 """Measure the portrait U-Net: mIoU against person masks and the median time per frame.
 
 python -m training.eval_portrait DIR [--weights FILE] [--val | --stems a,b,...] [--refined]
+    [--backend auto|onnx|torch]
 
 DIR holds images/ and masks/ with the same stems; each mask is resized to its photo with
 nearest-neighbour. A model that reads a person prior gets the faces MTCNN finds on each
@@ -8,8 +9,9 @@ photo (as `kpopcam portrait` does; the boxes are cached in training/runs/, and t
 reported is the network's alone). The prediction is upsampled to the photo's size (bilinear, or with
 --refined the edge-aware upsampling that portrait mode uses) and cut at 0.5.
 mIoU is the mean of person IoU and background IoU, with intersections and unions summed
-over all photos (per-photo figures are printed too). Time: one torch thread, the model's
-input size, resize + normalise + network, median over the photos after a warm-up.
+over all photos (per-photo figures are printed too). Time: one thread (--backend onnx: the
+app's onnxruntime export; torch: the network itself), the model's input size,
+resize + normalise + network, median over the photos after a warm-up.
 The last line printed is one JSON object.
 """
 
@@ -23,7 +25,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from kpopcam.vision.portrait import PersonSegmenter, refine_alpha
 from training.portraits_data import read_pair, stems
@@ -85,14 +86,28 @@ def main(argv: list[str] | None = None) -> int:
         default="card",
         help="average the frame and its mirror image (default: as the model card says)",
     )
+    parser.add_argument(
+        "--backend", choices=("auto", "onnx", "torch"), default="auto",
+        help="onnx: the export the app runs; torch: the network itself; auto (default): onnx "
+        "when the card names an export (freshly trained weights have none)",
+    )
     parser.add_argument("--val", action="store_true", help="only the validation stems of the card")
     parser.add_argument(
         "--faces-cache", type=Path, default=None,
         help="where MTCNN's face boxes per photo are kept (default training/runs/)",
     )
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    segmenter = PersonSegmenter.from_weights(args.weights)
+    if args.backend == "auto":
+        from kpopcam.vision.weights import locate, read_card
+
+        card = read_card(locate("portrait_unet", args.weights)[1])
+        args.backend = "onnx" if card.get("onnx") else "torch"
+    if args.backend == "torch":
+        from training.torch_forward import torch_segmenter
+
+        segmenter = torch_segmenter(args.weights, threads=1)
+    else:
+        segmenter = PersonSegmenter.from_weights(args.weights)
     if args.flip_average != "card":
         segmenter.flip_average = args.flip_average == "on"
     chosen = stems(args.dir)

@@ -48,8 +48,7 @@ def calibration_batches(faces: np.ndarray, batch: int = 100):
 
         def get_next(self):
             start = next(self.chunks, None)
-            return None if start is None else {"x": standardize(faces[start:start + batch])
-                                               .numpy()}
+            return None if start is None else {"x": standardize(faces[start:start + batch])}
 
     return Batches()
 
@@ -112,7 +111,7 @@ def export(pt_path: Path, data: str, int8_faces: int, cache: Path | None) -> dic
                "python -m training.export_emotion",
     }}
     write_card(card_path, card)
-    result = score(EmotionReader(pt_path, threads=1, backend="onnx"), load(data, "val", cache))
+    result = score(EmotionReader(pt_path, threads=1), load(data, "val", cache))
     card["onnx"].update(val_accuracy=round(result["accuracy"], 4),
                         val_per_class_recall=result["per_class"],
                         ms_per_face=result["ms_per_face"])

@@ -120,7 +120,7 @@ def batch_inputs(
     x = images.float()
     if recipe is not None and recipe.augment and gen is not None:
         x = augment(x, recipe, gen)
-    grey = standardize(x[:, :1])
+    grey = torch.from_numpy(standardize(x[:, :1].numpy()))  # the app's own step
     x = torch.cat([grey, x[:, 1:] / 255.0], dim=1) if x.shape[1] > 1 else grey
     if recipe is not None and recipe.augment and gen is not None and recipe.erase_p > 0:
         x = erase(x, recipe.erase_p, gen)

@@ -37,6 +37,7 @@ from training.portraits_data import (
     stems,
     to_tensor_layout,
 )
+from training.torch_forward import TorchForward
 from training.weight_average import save_epoch_weights
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed += time.time() - t0
         record = {"epoch": epoch + 1, "loss": round(loss, 4), "s": round(time.time() - t0, 1)}
         if (epoch + 1) % args.val_every == 0 or epoch + 1 == args.epochs:
-            segmenter = PersonSegmenter(model, args.size, MEAN, STD)
+            segmenter = PersonSegmenter(TorchForward(model), args.size, MEAN, STD,
+                                        in_channels=model.in_channels)
             scores = evaluate(segmenter, args.data, val, faces=faces)
             record.update(val_miou=round(scores["miou"], 4), ms=round(scores["ms_per_frame"], 1))
             if scores["miou"] > best:

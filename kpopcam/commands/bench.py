@@ -44,7 +44,6 @@ def run(args) -> int:
     from kpopcam.vision.threads import use_inference_threads
     from kpopcam.vision.weights import WeightsError
 
-    use_inference_threads()
     settings = args.settings
     if args.video and not args.video.is_file():
         return fail(f"video {args.video} does not exist")
@@ -58,6 +57,7 @@ def run(args) -> int:
             say("loading models...")
             models = load_face_models(settings, gallery)
             portraits = load_portrait_maker(settings)
+            use_inference_threads()  # after loading: a detector in torch imports it then
         except (WeightsError, GalleryError) as exc:
             return fail(str(exc))
         if args.video:

@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from kpopcam.vision.weights import WeightsError  # imports torch: only when enrolling
+    from kpopcam.vision.weights import WeightsError
 
     try:
         photos = photos_in(args.photos)

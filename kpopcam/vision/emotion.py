@@ -12,11 +12,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from kpopcam.types import EMOTIONS, Face
 from kpopcam.vision.threads import INFERENCE_THREADS
-from kpopcam.vision.weights import WeightsError
+from kpopcam.vision.weights import WeightsError, locate, read_card
 
 # How FER2013 frames a face, relative to the detector's (MTCNN) box: the frame's side is
 # CROP_SCALE x sqrt(box width x box height) and its centre sits CROP_SHIFT of its side above
@@ -27,18 +26,19 @@ CROP_SHIFT = 0.017
 _MIN_STD = 2.0  # on the 0-255 scale: a flat crop becomes zeros instead of noise
 
 
-def standardize(faces: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Grey faces (N, H, W) or (N, 1, H, W) on the 0-255 scale -> float (N, 1, H, W), each image
-    shifted and scaled to mean 0, standard deviation 1 (brightness and contrast of a stream
-    vary far more than FER2013's).
+def standardize(faces: np.ndarray) -> np.ndarray:
+    """Grey faces (N, H, W) or (N, 1, H, W) on the 0-255 scale -> float32 (N, 1, H, W), each
+    image shifted and scaled to mean 0, standard deviation 1 (brightness and contrast of a
+    stream vary far more than FER2013's). The standard deviation is the sample one (n - 1), as
+    torch's std, which training used.
     """
-    x = torch.as_tensor(faces).float()
+    x = np.asarray(faces, dtype=np.float32)
     if x.ndim == 3:
-        x = x.unsqueeze(1)
+        x = x[:, None]
     if x.ndim != 4 or x.shape[1] != 1:
         raise ValueError(f"faces must be (N, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(_MIN_STD)
+    mean = x.mean(axis=(1, 2, 3), keepdims=True)
+    std = np.maximum(x.std(axis=(1, 2, 3), keepdims=True, ddof=1), _MIN_STD)
     return (x - mean) / std
 
 
@@ -97,52 +97,40 @@ class EmotionReading:
 
 
 class EmotionReader:
-    """The shipped emotion model. One forward pass per frame for all its faces.
+    """The shipped emotion model's ONNX export in onnxruntime. One forward pass per frame for
+    all its faces.
 
-    weights: a .pt file other than the shipped one (its card beside it). threads: intra-op
-    threads to use (torch's process setting too; None leaves it alone). backend: "onnx" runs
-    the ONNX export the card names in onnxruntime (the app's default: the same outputs in about
-    half the time), "torch" the network itself; "auto" takes onnx when the card names one.
+    weights: a .pt file other than the shipped one (its card beside it names the export).
+    threads: intra-op threads of the session. forward: run this numpy callable, (N, 1, H, W)
+    float32 -> logits, instead of the export (training's torch reference: training/).
     """
 
     def __init__(
         self, weights: str | Path | None = None, threads: int | None = INFERENCE_THREADS,
-        backend: str = "auto",
+        forward=None,
     ):
-        from kpopcam.models.emotion_cnn import fuse_batchnorm
-        from kpopcam.vision.weights import load_model, locate
-
-        if backend not in ("auto", "onnx", "torch"):
-            raise ValueError(f"backend must be auto, onnx or torch, got {backend!r}")
-        if threads is not None:
-            torch.set_num_threads(threads)
         pt_path, card_path = locate("emotion", weights)
-        # loaded for the onnx backend too: it is what checks that card and weights agree
-        model, self.card = load_model("emotion", pt_path)
+        self.card = read_card(card_path)
         classes = tuple(self.card.get("classes", EMOTIONS))
         if classes != EMOTIONS:
             raise ValueError(f"emotion weights have classes {classes}, the app needs {EMOTIONS}")
         self.side = int(self.card.get("input_size", [48, 48])[0])
-        export = self.card.get("onnx")
-        if backend == "auto":
-            backend = "onnx" if export and _onnxruntime_available() else "torch"
-        self.backend = backend
-        if self.backend == "onnx":
+        self.backend = "onnx" if forward is None else "given"
+        if forward is None:
+            export = self.card.get("onnx")
             if not export:
                 raise WeightsError(f"{card_path} names no ONNX export of {pt_path.name}; make "
                                    "one with python -m training.export_emotion")
             from kpopcam.vision.onnx_model import OnnxModel
 
-            self._forward = OnnxModel(pt_path.with_name(export["file"]), export["sha256"],
-                                      threads)
-        else:
-            self._forward = _TorchForward(fuse_batchnorm(model))
+            forward = OnnxModel(pt_path.with_name(export["file"]), export["sha256"], threads)
+        self._forward = forward
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         """(N, 7) float32 for grey crops (N, side, side) uint8; (0, 7) for no crops."""
         if len(crops) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        logits = self._forward(standardize(crops).numpy())
+        logits = self._forward(standardize(crops))
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
@@ -154,22 +142,3 @@ class EmotionReader:
             return []
         crops = crop_faces(image, faces, self.side, color)
         return [EmotionReading(tuple(float(p) for p in row)) for row in self.probabilities(crops)]
-
-
-def _onnxruntime_available() -> bool:
-    """onnxruntime has no wheel for some platforms; the app then runs the torch network."""
-    import importlib.util
-
-    return importlib.util.find_spec("onnxruntime") is not None
-
-
-class _TorchForward:
-    """The float network in torch, channels-last (faster on a CPU): (N, 1, H, W) -> logits."""
-
-    def __init__(self, model: torch.nn.Module):
-        self.model = model.to(memory_format=torch.channels_last)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        tensor = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            return self.model(tensor).float().numpy()

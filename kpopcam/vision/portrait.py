@@ -10,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from kpopcam.types import Face
 from kpopcam.vision.person_prior import (
@@ -19,7 +18,7 @@ from kpopcam.vision.person_prior import (
     prior_detector,
     scaled_boxes,
 )
-from kpopcam.vision.weights import load_model
+from kpopcam.vision.weights import WeightsError, locate, read_card
 
 MODEL_NAME = "portrait_unet"
 LENSES = ("disc", "gaussian")
@@ -32,29 +31,47 @@ FaceBox = Face | tuple[float, float, float, float]
 
 
 class PersonSegmenter:
-    """The U-Net behind portrait mode: photo in, person probability out."""
+    """The U-Net behind portrait mode: photo in, person probability out.
+
+    forward: the network as a numpy callable, (N, C, H, W) float32 -> (N, 1, H, W) logits: the
+    ONNX export in onnxruntime for the app, the torch network for training (training/).
+    """
 
     def __init__(
-        self, model: torch.nn.Module, input_size: int, mean, std, flip_average: bool = False
+        self, forward, input_size: int, mean, std, flip_average: bool = False,
+        in_channels: int = 3,
     ):
-        self.model = model.eval()
+        self.forward = forward
         self.input_size = int(input_size)
         self.flip_average = flip_average
+        self.in_channels = int(in_channels)
         self.mean = np.asarray(mean, np.float32) * 255
         self.std = np.asarray(std, np.float32) * 255
 
     @classmethod
     def from_weights(cls, pt_path: Path | None = None) -> PersonSegmenter:
-        """The shipped model (or the one at pt_path, its card beside it)."""
-        model, card = load_model(MODEL_NAME, pt_path)
+        """The shipped model's ONNX export (or the one whose card sits beside pt_path)."""
+        from kpopcam.vision.onnx_model import OnnxModel
+
+        pt_path, card_path = locate(MODEL_NAME, pt_path)
+        card = read_card(card_path)
+        export = card.get("onnx")
+        if not export:
+            raise WeightsError(f"{card_path} names no ONNX export of {pt_path.name}; make one "
+                               "with python -m training.export_portrait")
+        return cls.from_card(card, OnnxModel(pt_path.with_name(export["file"]), export["sha256"]))
+
+    @classmethod
+    def from_card(cls, card: dict, forward) -> PersonSegmenter:
         norm = card["normalisation"]
         flip = bool(card.get("flip_average", False))
-        return cls(model, card["input_size"], norm["mean"], norm["std"], flip)
+        channels = card.get("arguments", {}).get("in_channels", 3)
+        return cls(forward, card["input_size"], norm["mean"], norm["std"], flip, channels)
 
     @property
     def wants_faces(self) -> bool:
         """True when the model reads a person prior drawn from face boxes beside the photo."""
-        return getattr(self.model, "in_channels", 3) == 4
+        return self.in_channels == 4
 
     def low_res(self, image: np.ndarray, faces: list[FaceBox] = ()) -> np.ndarray:
         """Person probability (float32, input_size x input_size) of the whole frame.
@@ -64,14 +81,13 @@ class PersonSegmenter:
         With flip_average the frame and its mirror image go through the network together
         and their results are averaged (twice the time, a steadier mask).
         """
-        tensor = torch.from_numpy(self.input_array(image, faces))[None]
+        x = self.input_array(image, faces)[None]
         if self.flip_average:
-            tensor = torch.cat([tensor, tensor.flip(-1)])
-        with torch.inference_mode():
-            prob = torch.sigmoid(self.model(tensor)[:, 0])
+            x = np.concatenate([x, x[..., ::-1]])
+        prob = _sigmoid(self.forward(x)[:, 0])
         if self.flip_average:
-            return ((prob[0] + prob[1].flip(-1)) / 2).numpy()
-        return prob[0].numpy()
+            return (prob[0] + prob[1][:, ::-1]) / 2
+        return prob[0]
 
     def input_array(self, image: np.ndarray, faces: list[FaceBox] = ()) -> np.ndarray:
         """The network's input for a frame: CxHxW float32, the frame stretched to the square
@@ -161,6 +177,12 @@ class PortraitMaker:
             return []
         self._detector = self._detector or prior_detector()
         return faces_for_prior(self._detector, image)
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    # exp of a large positive argument overflows to inf, which still gives 0: no warning wanted
+    with np.errstate(over="ignore"):
+        return (1 / (1 + np.exp(-logits))).astype(np.float32)
 
 
 def keep_person_under_face(

@@ -2,18 +2,23 @@
 
 Two threads each running torch with 2 intra-op threads on 2 cores stalled 30-70x (DESIGN.md),
 so every thread that runs a model (analysis, detection, capture, a command) runs it on one.
+The app's models run in onnxruntime, each session with the options below.
 """
 
 from __future__ import annotations
+
+import sys
 
 INFERENCE_THREADS = 1
 
 
 def use_inference_threads() -> None:
-    """Call at the start of every thread that runs a torch model (and of each command)."""
-    import torch
-
-    torch.set_num_threads(INFERENCE_THREADS)
+    """Call at the start of every thread that runs a model (and of each command): torch, when
+    something has imported it (facenet-pytorch's MTCNN, the vggface2 embedder), runs on
+    INFERENCE_THREADS too. It is never imported here: the app's install may have no torch."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(INFERENCE_THREADS)
 
 
 def onnx_session_options(threads: int | None = INFERENCE_THREADS):

@@ -1,4 +1,9 @@
-"""Finds, verifies and loads weight files. The only place that calls torch.load."""
+"""Finds, verifies and loads weight files. The only place that calls torch.load.
+
+The app's models run in onnxruntime; torch is imported only by the functions that read or
+write torch weights (training, exports, reference tests), so importing this module needs no
+torch.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,15 @@ import importlib.util
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-import torch
 
 from kpopcam import models
 from kpopcam.files import atomic_path, write_text_atomic
+
+if TYPE_CHECKING:
+    import torch
 
 REQUIRED_CARD_KEYS = ("architecture", "arguments", "sha256")
 
@@ -36,15 +44,16 @@ def weights_dirs() -> list[Path]:
     return dirs
 
 
-def find_weights(name: str) -> tuple[Path, Path]:
-    """(state dict, model card) paths of a shipped model such as 'emotion'."""
+def find_weights(name: str, suffix: str = ".pt") -> tuple[Path, Path]:
+    """(weights, model card) paths of a shipped model such as 'emotion'; suffix: the weight
+    file's (.pt, or .onnx for a model shipped only as its export)."""
     for directory in weights_dirs():
-        pt, card = directory / f"{name}.pt", directory / f"{name}.json"
+        pt, card = directory / f"{name}{suffix}", directory / f"{name}.json"
         if pt.is_file() and card.is_file():
             return pt, card
     searched = ", ".join(str(d) for d in weights_dirs())
     raise WeightsError(
-        f"weights for the {name} model not found (looked for {name}.pt and {name}.json in "
+        f"weights for the {name} model not found (looked for {name}{suffix} and {name}.json in "
         f"{searched}). Reinstall kpopcam, or train them with the script in training/, "
         f"or point KPOPCAM_WEIGHTS at a folder that has them."
     )
@@ -89,6 +98,8 @@ def load_state_dict(path: Path, sha256: str | None = None) -> dict[str, torch.Te
 
 def _load_dict(path: Path, what: str) -> dict:
     """torch.load of a dict of tensors, never of arbitrary objects (weights_only)."""
+    import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a bad file
@@ -126,6 +137,8 @@ def load_model(name: str, pt_path: Path | None = None) -> tuple[torch.nn.Module,
 
 def save_model(model: torch.nn.Module, card: dict, pt_path: Path) -> dict:
     """Write weights and their card (card gets the checksum) atomically; returns the card."""
+    import torch
+
     pt_path = Path(pt_path)
     with atomic_path(pt_path) as tmp:
         torch.save(model.state_dict(), tmp)

@@ -152,6 +152,7 @@ def tiny_model(fer, folder, *options):
 def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys):
     from kpopcam.vision.emotion import EmotionReader
     from training import ensemble_emotion, export_emotion
+    from training.torch_forward import torch_emotion_reader
 
     members = [tiny_model(fer, tmp_path / f"m{seed}", "--seed", str(seed)) for seed in (1, 2)]
     for seconds, member in zip((100, 200), members, strict=True):
@@ -168,7 +169,7 @@ def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys)
     assert "onnx" not in card
     assert card["training"]["seconds_single_thread"] == 100 + 200  # the members' CPU time
     with pytest.raises(WeightsError, match="names no ONNX export"):
-        EmotionReader(joined, backend="onnx")
+        EmotionReader(joined)
 
     capsys.readouterr()
     assert export_emotion.main(["--weights", str(joined), "--data", str(fer), "--no-cache",
@@ -179,8 +180,8 @@ def test_members_join_into_an_ensemble_and_export_to_int8(fer, tmp_path, capsys)
     assert card["onnx"]["val_accuracy"] == round(figures["accuracy"], 4)
     # the int8 graph reads the val faces as the float ensemble does
     faces = load(fer, "val").images
-    int8 = EmotionReader(joined, backend="onnx").probabilities(faces)
-    float32 = EmotionReader(joined, backend="torch").probabilities(faces)
+    int8 = EmotionReader(joined).probabilities(faces)
+    float32 = torch_emotion_reader(joined).probabilities(faces)
     assert EmotionReader(joined).backend == "onnx"
     np.testing.assert_allclose(int8, float32, atol=0.05)
     assert (int8.argmax(1) == float32.argmax(1)).mean() >= 0.9

@@ -13,7 +13,8 @@ from skimage import data
 from kpopcam.models.emotion_cnn import EmotionCNN, fuse_batchnorm
 from kpopcam.types import EMOTIONS, Face
 from kpopcam.vision.emotion import EmotionReader, crop_faces, standardize
-from kpopcam.vision.weights import WeightsError, find_weights
+from kpopcam.vision.weights import WeightsError, find_weights, load_model
+from training.torch_forward import torch_emotion_reader
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_astronaut_smiles(reader, detector):
 
 def test_the_app_runs_the_onnx_export_and_it_reads_as_torch_does(reader, detector):
     assert reader.backend == "onnx"
-    torch_reader = EmotionReader(backend="torch")
+    torch_reader = torch_emotion_reader()
     rgb = data.astronaut()
     faces = detector.detect(rgb, color="rgb")[:1]
     exported, original = (r.read(rgb, faces, color="rgb")[0] for r in (reader, torch_reader))
@@ -48,17 +49,22 @@ def test_the_app_runs_the_onnx_export_and_it_reads_as_torch_does(reader, detecto
     np.testing.assert_allclose(exported.probabilities, original.probabilities, atol=1e-4)
 
 
-def test_without_onnxruntime_the_app_reads_with_torch(detector, monkeypatch):
-    """onnxruntime has no wheel for some platforms: the app must still read emotions."""
-    import importlib.util
+def test_the_export_reads_many_faces_as_torch_does(reader):
+    """Parity on several real faces at once (a batch), not on one."""
+    faces = _photo_faces()
+    exported = reader.probabilities(faces)
+    original = torch_emotion_reader().probabilities(faces)
+    np.testing.assert_allclose(exported, original, atol=1e-4)
+    assert (exported.argmax(1) == original.argmax(1)).all()
 
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "onnxruntime" else find_spec(name, *a))
-    reader = EmotionReader()
-    assert reader.backend == "torch"
-    rgb = data.astronaut()
-    assert reader.read(rgb, detector.detect(rgb, color="rgb")[:1], color="rgb")[0].top == "happy"
+
+def _photo_faces() -> np.ndarray:
+    """Grey 48x48 faces cut from the public-domain photos (astronaut, camera man)."""
+    faces = [crop_faces(data.astronaut(), [Face((180.0, 40.0, 290.0, 170.0), 1.0)], color="rgb"),
+             crop_faces(data.camera(), [Face((200.0, 50.0, 300.0, 170.0), 1.0)])]
+    rng = np.random.default_rng(0)
+    shifted = [np.roll(faces[0], int(dx), axis=2) for dx in rng.integers(-4, 5, 8)]
+    return np.concatenate([*faces, *shifted])
 
 
 def test_a_corrupt_export_is_refused(tmp_path):
@@ -71,7 +77,6 @@ def test_a_corrupt_export_is_refused(tmp_path):
     (tmp_path / export.name).write_bytes(bytes(broken))
     with pytest.raises(WeightsError, match="checksum"):
         EmotionReader(tmp_path / pt.name)
-    assert EmotionReader(tmp_path / pt.name, backend="torch").backend == "torch"
 
 
 @pytest.mark.parametrize("kind", ["blank", "noise"])
@@ -103,8 +108,13 @@ def test_standardize_flat_and_normal_faces():
                       np.random.default_rng(1).integers(0, 256, (48, 48), dtype=np.uint8)])
     x = standardize(faces)
     assert x.shape == (2, 1, 48, 48)
-    assert torch.all(x[0] == 0)
-    assert abs(float(x[1].mean())) < 1e-5 and float(x[1].std()) == pytest.approx(1, abs=1e-3)
+    assert x.dtype == np.float32 and np.all(x[0] == 0)
+    assert abs(float(x[1].mean())) < 1e-5 and float(x[1].std(ddof=1)) == pytest.approx(1, abs=1e-3)
+    # the same numbers as the torch step training used before it called this one
+    t = torch.as_tensor(faces).float().unsqueeze(1)
+    reference = (t - t.mean(dim=(1, 2, 3), keepdim=True)) / t.std(
+        dim=(1, 2, 3), keepdim=True).clamp_min(2.0)
+    np.testing.assert_allclose(x, reference.numpy(), atol=1e-5)
 
 
 def test_batchnorm_fusion_keeps_outputs():
@@ -118,15 +128,26 @@ def test_batchnorm_fusion_keeps_outputs():
 
 
 def test_card_and_weights_must_agree(tmp_path):
+    """The torch weights (training's) are checked against their card; the app's reader
+    checks the card's classes and its export's checksum."""
     pt, card_path = find_weights("emotion")
     card = json.loads(card_path.read_text())
     assert card["classes"] == list(EMOTIONS)
-    shutil.copy(pt, tmp_path / "emotion.pt")
+    for path in (pt, pt.with_name(card["onnx"]["file"])):
+        shutil.copy(path, tmp_path / path.name)
     wrong = {**card, "arguments": {**card["arguments"], "widths": [4, 8, 16, 32]}}
     (tmp_path / "emotion.json").write_text(json.dumps(wrong))
     with pytest.raises(WeightsError, match="do not match"):
-        EmotionReader(tmp_path / "emotion.pt")
+        load_model("emotion", tmp_path / "emotion.pt")
     (tmp_path / "emotion.json").write_text(json.dumps({**card, "sha256": "0" * 64}))
+    with pytest.raises(WeightsError, match="checksum"):
+        load_model("emotion", tmp_path / "emotion.pt")
+    swapped = [*card["classes"][1:], card["classes"][0]]
+    (tmp_path / "emotion.json").write_text(json.dumps({**card, "classes": swapped}))
+    with pytest.raises(ValueError, match="classes"):
+        EmotionReader(tmp_path / "emotion.pt")
+    (tmp_path / "emotion.json").write_text(json.dumps({**card, "onnx": {
+        **card["onnx"], "sha256": "0" * 64}}))
     with pytest.raises(WeightsError, match="checksum"):
         EmotionReader(tmp_path / "emotion.pt")
 

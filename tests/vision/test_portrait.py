@@ -50,6 +50,65 @@ def portrait(maker, astronaut) -> np.ndarray:
     return maker.render(astronaut, Face(FACE, 0.99))
 
 
+def _mask_parity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(largest probability difference, IoU of the masks cut at 0.5)."""
+    ma, mb = a >= 0.5, b >= 0.5
+    return float(np.abs(a - b).max()), float(np.sum(ma & mb) / max(np.sum(ma | mb), 1))
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_the_onnx_export_masks_real_photos_as_the_torch_network_does(maker, astronaut, flip):
+    from training.torch_forward import torch_segmenter
+
+    exported, reference = maker.segmenter, torch_segmenter()
+    assert type(exported.forward).__name__ == "OnnxModel"  # the app never runs torch
+    # with the face, without it, and a photo with no person but a (made-up) face box
+    coffee = skimage_data.coffee()
+    photos = [(astronaut, [FACE]), (astronaut, []), (coffee, [(180.0, 40.0, 300.0, 200.0)])]
+    for segmenter in (exported, reference):
+        segmenter.flip_average = flip
+    try:
+        for image, faces in photos:
+            a, b = exported.low_res(image, faces), reference.low_res(image, faces)
+            diff, iou = _mask_parity(a, b)
+            assert diff < 1e-4 and iou > 0.999, (diff, iou)
+    finally:
+        exported.flip_average = reference.flip_average = False
+
+
+def test_the_export_takes_other_input_sizes(maker, astronaut):
+    """The graph is dynamic in height and width: a model card may name another input size."""
+    from training.torch_forward import torch_segmenter
+
+    reference = torch_segmenter()
+    for segmenter in (maker.segmenter, reference):
+        segmenter.input_size = 192
+    try:
+        a, b = maker.segmenter.low_res(astronaut, [FACE]), reference.low_res(astronaut, [FACE])
+        assert a.shape == (192, 192)
+        diff, iou = _mask_parity(a, b)
+        assert diff < 1e-4 and iou > 0.999
+    finally:
+        maker.segmenter.input_size = 256
+
+
+def test_a_corrupt_export_is_refused(tmp_path):
+    import json
+    import shutil
+
+    from kpopcam.vision.weights import WeightsError, find_weights
+
+    pt, card_path = find_weights("portrait_unet")
+    export = pt.with_name(json.loads(card_path.read_text())["onnx"]["file"])
+    for path in (pt, card_path, export):
+        shutil.copy(path, tmp_path / path.name)
+    broken = bytearray(export.read_bytes())
+    broken[len(broken) // 2] ^= 0xFF
+    (tmp_path / export.name).write_bytes(bytes(broken))
+    with pytest.raises(WeightsError, match="checksum"):
+        PersonSegmenter.from_weights(tmp_path / pt.name)
+
+
 def test_portrait_keeps_size_and_type(portrait, astronaut):
     assert portrait.shape == astronaut.shape
     assert portrait.dtype == np.uint8
