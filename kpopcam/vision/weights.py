@@ -1,4 +1,8 @@
-"""Finds, verifies and loads weight files. The only place that calls torch.load."""
+"""Finds, verifies and loads weight files. The only place that calls torch.load.
+
+torch is imported only by the functions that load or save a torch model: finding and
+verifying an ONNX file (the detector's) must work without torch installed.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import importlib.util
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-import torch
 
-from kpopcam import models
 from kpopcam.files import atomic_path, write_text_atomic
+
+if TYPE_CHECKING:
+    import torch
 
 REQUIRED_CARD_KEYS = ("architecture", "arguments", "sha256")
 
@@ -89,6 +95,8 @@ def load_state_dict(path: Path, sha256: str | None = None) -> dict[str, torch.Te
 
 def _load_dict(path: Path, what: str) -> dict:
     """torch.load of a dict of tensors, never of arbitrary objects (weights_only)."""
+    import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a bad file
@@ -111,6 +119,8 @@ def load_model(name: str, pt_path: Path | None = None) -> tuple[torch.nn.Module,
 
     pt_path: a weight file other than the shipped one (its card sits beside it, .json).
     """
+    from kpopcam import models
+
     pt_path, card_path = locate(name, pt_path)
     card = read_card(card_path)
     state = load_state_dict(pt_path, card["sha256"])
@@ -126,6 +136,8 @@ def load_model(name: str, pt_path: Path | None = None) -> tuple[torch.nn.Module,
 
 def save_model(model: torch.nn.Module, card: dict, pt_path: Path) -> dict:
     """Write weights and their card (card gets the checksum) atomically; returns the card."""
+    import torch
+
     pt_path = Path(pt_path)
     with atomic_path(pt_path) as tmp:
         torch.save(model.state_dict(), tmp)
