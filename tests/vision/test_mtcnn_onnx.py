@@ -159,3 +159,35 @@ def test_the_app_makes_the_onnx_detector_from_its_settings():
     for detector in (photo_detector(settings), live_detector(settings)):
         assert isinstance(detector, MtcnnDetector)
     assert live_detector(settings).scale == settings.live.detect_scale
+
+
+def test_resampling_and_nms_are_torchs_to_the_bit():
+    """The two steps where a near-miss would move faces: torch's "area" resampling (pyramid
+    levels and crops) and torchvision's NMS, on random pixels and boxes with tied scores."""
+    import torch
+    from torch.nn.functional import interpolate
+    from torchvision.ops import nms
+
+    from kpopcam.vision import face_boxes as fb
+
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (1, 97, 131, 3), dtype=np.uint8)
+    sums = fb.integral(image)
+    as_torch = torch.from_numpy(image).permute(0, 3, 1, 2).float()
+    for size in ((58, 79), (24, 24), (200, 150), (12, 17)):
+        theirs = interpolate(as_torch, size=size, mode="area").permute(0, 2, 3, 1).numpy()
+        assert np.array_equal(fb.area_resize(sums, 97, 131, *size), theirs)
+    y, x = np.array([1, 30, 90]), np.array([1, 50, 120])
+    ey, ex = np.array([97, 70, 97]), np.array([40, 131, 131])
+    for side in (24, 48):
+        ours = fb.crops(sums, np.zeros(3, np.int64), y, ey, x, ex, side)
+        for k in range(3):
+            crop = as_torch[:, :, y[k] - 1:ey[k], x[k] - 1:ex[k]]
+            theirs = interpolate(crop, size=(side, side), mode="area")
+            assert np.array_equal(ours[k], theirs[0].permute(1, 2, 0).numpy())
+    corners = rng.uniform(0, 200, (400, 2)).astype(np.float32)
+    boxes = np.concatenate([corners, corners + rng.uniform(5, 60, (400, 2))], axis=1,
+                           dtype=np.float32)
+    scores = rng.choice(np.float32([0.9, 0.95, 0.99, 1.0]), 400)  # many ties
+    expected = nms(torch.from_numpy(boxes), torch.from_numpy(scores), 0.5).numpy()
+    assert np.array_equal(fb.nms(boxes, scores, 0.5), expected)
