@@ -52,7 +52,8 @@ def to_rgb(image: np.ndarray, color: str) -> np.ndarray:
 
 
 class MtcnnDetector:
-    """MTCNN from facenet-pytorch. Faces come back largest first, in full-frame pixels.
+    """MTCNN (facenet-pytorch's networks and algorithm, run in onnxruntime: mtcnn_onnx.py).
+    Faces come back largest first, in full-frame pixels.
 
     min_face_px: smallest face to find, in full-frame pixels. scale: the frame is resized by
     this factor before detection; 0.5 is about 4x faster but cannot find faces smaller than
@@ -67,36 +68,50 @@ class MtcnnDetector:
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
         factor: float = 0.709,
     ):
-        from facenet_pytorch import MTCNN  # heavy import, only when a detector is made
+        from kpopcam.vision.mtcnn_onnx import OnnxMtcnn
 
         if not 0 < scale <= 1:
             raise ValueError(f"scale must be in (0, 1], got {scale}")
         self.scale = scale
         self.min_face_px = min_face_px
-        self._mtcnn = MTCNN(
-            keep_all=True,
-            min_face_size=max(MTCNN_MIN_FACE_PX, round(min_face_px * scale)),
-            thresholds=list(thresholds),
+        self._mtcnn = OnnxMtcnn(
+            min_face_px=max(MTCNN_MIN_FACE_PX, round(min_face_px * scale)),
+            thresholds=thresholds,
             factor=factor,
-            post_process=False,
-            device="cpu",
         )
 
     def detect(self, image: np.ndarray, color: str = "bgr") -> list[Face]:
-        rgb = to_rgb(image, color)
-        small = _resize(rgb, self.scale)
-        boxes, probs, points = self._mtcnn.detect(small, landmarks=True)
-        if boxes is None:
-            return []
+        return self.detect_many([image], color)[0]
+
+    def detect_many(self, images: list[np.ndarray], color: str = "bgr") -> list[list[Face]]:
+        """Faces on each image; images of one size go through each stage together."""
+        small = [_resize(to_rgb(image, color), self.scale) for image in images]
+        found: list[list[Face] | None] = [None] * len(small)
+        for indices in _same_size(small):
+            batch = np.stack([small[i] for i in indices])
+            for i, detections in zip(indices, self._mtcnn.detect_batch(batch), strict=True):
+                found[i] = self._faces(detections)
+        return found
+
+    def _faces(self, detections) -> list[Face]:
         faces = [
             Face(
                 box=tuple(float(v) / self.scale for v in box),
                 score=float(prob),
                 landmarks=np.asarray(pts, dtype=np.float32) / self.scale,
             )
-            for box, prob, pts in zip(boxes, probs, points, strict=True)
+            for box, prob, pts in zip(detections.boxes, detections.probabilities,
+                                      detections.landmarks, strict=True)
         ]
         return sorted(faces, key=lambda f: f.area, reverse=True)
+
+
+def _same_size(images: list[np.ndarray]) -> list[list[int]]:
+    """Indices of the images grouped by shape, first appearance first."""
+    groups: dict[tuple, list[int]] = {}
+    for i, image in enumerate(images):
+        groups.setdefault(image.shape, []).append(i)
+    return list(groups.values())
 
 
 class HaarDetector:

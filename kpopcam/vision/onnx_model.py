@@ -17,7 +17,8 @@ from kpopcam.vision.weights import WeightsError, verify_file
 
 
 class OnnxModel:
-    """One input, one output. threads: intra-op threads (None: onnxruntime's default)."""
+    """One input; calling it gives the first output, `outputs` all of them in the graph's
+    order. threads: intra-op threads (None: onnxruntime's default)."""
 
     def __init__(self, path: str | Path, sha256: str | None = None,
                  threads: int | None = INFERENCE_THREADS):
@@ -34,5 +35,8 @@ class OnnxModel:
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.outputs(x)[0]
+
+    def outputs(self, x: np.ndarray) -> list[np.ndarray]:
         feed = {self.input_name: np.ascontiguousarray(x, dtype=np.float32)}
-        return self.session.run(None, feed)[0]
+        return self.session.run(None, feed)

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from kpopcam import models
 from kpopcam.files import atomic_path, write_text_atomic
 
 if TYPE_CHECKING:
@@ -122,6 +121,8 @@ def load_model(name: str, pt_path: Path | None = None) -> tuple[torch.nn.Module,
 
     pt_path: a weight file other than the shipped one (its card sits beside it, .json).
     """
+    from kpopcam import models
+
     pt_path, card_path = locate(name, pt_path)
     card = read_card(card_path)
     state = load_state_dict(pt_path, card["sha256"])
