@@ -1,8 +1,7 @@
 """The app's own paths run without torch: a fresh Python in which `import torch` fails
 enrols a star from a real photo, recognises her, reads her expression and makes her portrait.
 
-Faces come from OpenCV's Haar detector here: MTCNN (facenet-pytorch) is the one model of the
-app that still runs in torch until the detector moves to onnxruntime as well.
+Faces come from the app's own detector (MTCNN in onnxruntime), as in the app.
 """
 
 from __future__ import annotations
@@ -45,23 +44,23 @@ import numpy as np
 from kpopcam.enrollment import enroll
 from kpopcam.images import read_rgb
 from kpopcam.stars import StarGallery
-from kpopcam.types import Face
-from kpopcam.vision.detector import HaarDetector
+from kpopcam.vision.detector import photo_detector
 from kpopcam.vision.emotion import EmotionReader
 from kpopcam.vision.identity import make_embedder
 from kpopcam.vision.portrait import PersonSegmenter, PortraitMaker
+from kpopcam.settings import Settings
 
 star, other, folder = sys.argv[1:4]
-detector, embedder = HaarDetector(), make_embedder("casia-webface")
+detector, embedder = photo_detector(Settings()), make_embedder("casia-webface")
 result = {}
 with StarGallery(f"{folder}/stars.sqlite", "casia-webface") as gallery:
     result["added"] = len(enroll("Eileen Collins", [star], detector, embedder, gallery).added)
     rgb = read_rgb(star)
     face = detector.detect(rgb, color="rgb")[0]
     result["again"] = gallery.match(embedder.embed_faces(rgb, [face])[0]).name
-    # Haar misses the camera man's turned face: his box as MTCNN found it
-    face = Face((199.0, 119.0, 254.0, 192.0), 1.0)
-    result["other"] = gallery.match(embedder.embed_faces(read_rgb(other), [face])[0]).name
+    rgb = read_rgb(other)
+    face = detector.detect(rgb, color="rgb")[0]
+    result["other"] = gallery.match(embedder.embed_faces(rgb, [face])[0]).name
 rgb = read_rgb(star)
 face = detector.detect(rgb, color="rgb")[0]
 result["emotion"] = EmotionReader().read(rgb, [face], color="rgb")[0].top
