@@ -101,3 +101,33 @@ def test_the_hook_does_block_torch(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode != 0 and "blocked: the app must not need it" in done.stderr
+
+
+NO_DLIB = """
+import importlib.abc, sys
+
+
+class NoDlib(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {"dlib", "_dlib_pybind11"}:
+            raise ImportError(f"No module named {name!r}")
+        return None
+
+
+sys.meta_path.insert(0, NoDlib())
+from kpopcam.vision.identity import make_embedder
+from kpopcam.vision.weights import WeightsError
+
+try:
+    make_embedder("dlib")
+except WeightsError as exc:
+    print(exc)
+"""
+
+
+def test_dlib_chosen_without_the_extra_says_how_to_install_it():
+    done = subprocess.run([sys.executable, "-c", NO_DLIB], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pip install 'kpopcam[dlib]'" in done.stdout
+    assert 'identity.weights = "casia-webface"' in done.stdout

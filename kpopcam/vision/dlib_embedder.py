@@ -37,7 +37,11 @@ class DlibEmbedder:
     dim = EMBEDDING_DIM
 
     def __init__(self) -> None:
-        import dlib
+        try:
+            import dlib
+        except ImportError as exc:  # an optional extra since the app's install must stay small
+            raise weights.WeightsError(
+                f"dlib's face recogniser needs dlib: {weights.DLIB_INSTALL}") from exc
 
         start = time.perf_counter()
         predictor_path, recogniser_path = weights.dlib_model_paths()

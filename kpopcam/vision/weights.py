@@ -172,6 +172,10 @@ DLIB_SHAPE_PREDICTOR = "shape_predictor_5_face_landmarks.dat"
 DLIB_RECOGNISER = "dlib_face_recognition_resnet_model_v1.dat"
 
 
+DLIB_INSTALL = ("pip install 'kpopcam[dlib]' (or: pip install dlib-bin "
+                "face-recognition-models==0.3.0), or set identity.weights = \"casia-webface\"")
+
+
 def dlib_model_paths() -> tuple[Path, Path]:
     """(5-point shape predictor, ResNet face recogniser) .dat files of dlib's face recogniser.
 
@@ -181,9 +185,7 @@ def dlib_model_paths() -> tuple[Path, Path]:
     spec = importlib.util.find_spec(DLIB_MODELS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise WeightsError(
-            "dlib's face recogniser needs the face-recognition-models package "
-            "(pip install face-recognition-models==0.3.0), or set identity.weights = "
-            '"casia-webface"'
+            f"dlib's face recogniser needs the face-recognition-models package: {DLIB_INSTALL}"
         )
     folder = Path(next(iter(spec.submodule_search_locations))) / "models"
     return verify_file(folder / DLIB_SHAPE_PREDICTOR), verify_file(folder / DLIB_RECOGNISER)
