@@ -23,15 +23,19 @@ log = logging.getLogger(__name__)
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 EMBEDDING_DIM = 128
+# One lock for the whole process, not one per embedder: two DlibEmbedders (the live engine's
+# and a pool thread's, or the fused embedder's) must not be inside dlib at once either.
+_DLIB_LOCK = threading.Lock()
 
 
 class DlibEmbedder:
     """dlib's face recogniser with the same interface as FaceEmbedder: unit vectors, so that
     cosine similarity is their dot product. dlib runs on the calling thread only.
 
-    Thread-safe: one call at a time. dlib's network objects are not made for concurrent use;
-    the live analysis and an "add this face" in a pool thread sharing one froze the whole
-    window (every thread waiting, found in a window soak)."""
+    Thread-safe: one dlib call at a time in the whole process, whichever embedder makes it.
+    dlib's network objects are not made for concurrent use; the live analysis and an "add this
+    face" in a pool thread sharing one froze the whole window (every thread waiting, found in a
+    window soak; the cause is not known)."""
 
     kind = "dlib"
     dim = EMBEDDING_DIM
@@ -46,12 +50,13 @@ class DlibEmbedder:
         start = time.perf_counter()
         predictor_path, recogniser_path = weights.dlib_model_paths()
         try:
-            self._predictor = dlib.shape_predictor(str(predictor_path))
-            self._recogniser = dlib.face_recognition_model_v1(str(recogniser_path))
+            with _DLIB_LOCK:
+                self._predictor = dlib.shape_predictor(str(predictor_path))
+                self._recogniser = dlib.face_recognition_model_v1(str(recogniser_path))
         except RuntimeError as exc:  # dlib's message for a damaged .dat
             raise weights.WeightsError(f"dlib cannot read its model files: {exc}") from exc
         self._dlib = dlib
-        self._lock = threading.Lock()
+        self._lock = _DLIB_LOCK
         self.load_seconds = time.perf_counter() - start
         log.info("dlib face recogniser ready in %.2f s", self.load_seconds)
 
