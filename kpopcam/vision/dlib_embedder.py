@@ -35,7 +35,8 @@ class DlibEmbedder:
     Thread-safe: one dlib call at a time in the whole process, whichever embedder makes it.
     dlib's network objects are not made for concurrent use; the live analysis and an "add this
     face" in a pool thread sharing one froze the whole window (every thread waiting, found in a
-    window soak; the cause is not known)."""
+    window soak). dlib also keeps the GIL for the whole of each call: while any thread is in
+    dlib, no other Python thread runs, the GUI's included (training/RESULTS.md)."""
 
     kind = "dlib"
     dim = EMBEDDING_DIM
