@@ -71,7 +71,7 @@ def test_flip_averages_the_face_with_its_mirror_image(dlib_embedder, astronaut):
 
 def test_missing_model_files_are_a_clear_error(monkeypatch):
     monkeypatch.setattr(weights, "DLIB_MODELS_PACKAGE", "no_such_models_package")
-    with pytest.raises(WeightsError, match="pip install face-recognition-models"):
+    with pytest.raises(WeightsError, match=r"pip install 'kpopcam\[dlib\]'"):
         DlibEmbedder()
 
 
