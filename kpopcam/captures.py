@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import sqlite3
 import time
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +54,7 @@ CREATE INDEX IF NOT EXISTS captures_taken ON captures(taken);
 """
 COLUMNS = ("id, star, emotion, score, taken, source, frame, original, portrait, face_box, "
            "session, favourite")
+FIELDS = tuple(name.strip() for name in COLUMNS.split(","))
 TRASH_DIR = ".trash"  # deleted captures wait here until the undo is no longer offered
 TRASH_KEPT_S = 24 * 3600  # trash a closed app did not purge goes at the next open after this
 OLD_SESSION_GAP_S = 30 * 60  # old captures of one source this close together: one session
@@ -145,6 +148,13 @@ class CaptureStore:
              favourites: bool = False) -> list[Capture]:
         """Captures newest first (deleted ones aside), filtered by star, emotion, time (epoch
         seconds) and, if asked, favourites only."""
+        return list(self.rows(star, emotion, since, until, favourites))
+
+    def rows(self, star: str | None = None, emotion: str | None = None,
+             since: float | None = None, until: float | None = None,
+             favourites: bool = False) -> CaptureRows:
+        """As list(), each Capture made when it is first read (the gallery reads those on
+        screen)."""
         where, params = ["trashed IS NULL"], []
         if favourites:
             where.append("favourite = 1")
@@ -156,7 +166,7 @@ class CaptureStore:
                 params.append(name_key(value) if clause.startswith("name_key") else value)
         sql = f"SELECT {COLUMNS} FROM captures WHERE " + " AND ".join(where)
         rows = self._db.execute(sql + " ORDER BY taken DESC, id DESC", params).fetchall()
-        return [self._capture(row) for row in rows]
+        return CaptureRows(self.folder, rows)
 
     def stars(self) -> list[str]:
         """Every star with a capture, in alphabetical order (case aside)."""
@@ -232,19 +242,23 @@ class CaptureStore:
         for stale in self.folder.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
         self.purge_trash(older_than_s=TRASH_KEPT_S)  # left by a run that ended before it purged
+        # one listing of the folder, not a stat per file: 20,000 captures open at once
+        names = {entry.name for entry in os.scandir(self.folder) if entry.name.endswith(".jpg")}
         dropped = 0
-        for capture in self.list():
-            if not (capture.original.exists() and capture.portrait.exists()):
-                self._db.execute("DELETE FROM captures WHERE id = ?", (capture.id,))
+        for capture_id, original, portrait in self._db.execute(
+                "SELECT id, original, portrait FROM captures WHERE trashed IS NULL").fetchall():
+            if original not in names or portrait not in names:
+                self._db.execute("DELETE FROM captures WHERE id = ?", (capture_id,))
                 dropped += 1
         known = {row[0] for row in self._db.execute("SELECT original FROM captures")}
         adopted = 0
-        for original in sorted(self.folder.glob("*.jpg")):
+        for name in sorted(names - known):
+            original = self.folder / name
             portrait = original.with_name(f"{original.stem}_portrait.jpg")
-            if original.name.endswith("_portrait.jpg") or original.name in known:
+            if name.endswith("_portrait.jpg"):
                 continue
             facts = read_facts(original)
-            if facts and portrait.exists():
+            if facts and portrait.name in names:
                 self._insert(facts, original, portrait)
                 adopted += 1
         if adopted:
@@ -263,12 +277,7 @@ class CaptureStore:
         return int(cursor.lastrowid)
 
     def _capture(self, row) -> Capture:
-        (id_, star, emotion, score, taken, source, frame, original, portrait, face_box, session,
-         favourite) = row
-        return Capture(id_, star, emotion, score, taken, source, frame,
-                       self.folder / original, self.folder / portrait,
-                       _box(json.loads(face_box)) if face_box else None, session,
-                       bool(favourite))
+        return capture_of_row(self.folder, row)
 
     def _add_face_box_column(self) -> None:
         """An index made before captures carried their face box gains the column (NULL)."""
@@ -316,6 +325,58 @@ class CaptureStore:
             n += 1
             candidate = f"{stem}-{n}"
         return candidate
+
+
+def capture_of_row(folder: Path, row: tuple) -> Capture:
+    (id_, star, emotion, score, taken, source, frame, original, portrait, face_box, session,
+     favourite) = row
+    return Capture(id_, star, emotion, score, taken, source, frame, folder / original,
+                   folder / portrait, _box(json.loads(face_box)) if face_box else None, session,
+                   bool(favourite))
+
+
+class CaptureRows(Sequence):
+    """Captures as the index lists them (rows of COLUMNS), each made a Capture when first read:
+    20,000 rows list in a fraction of the time 20,000 Captures with two Paths each take.
+    Read and derived on one thread (the GUI's); the Captures it hands out are immutable."""
+
+    def __init__(self, folder: Path, items: list):
+        self.folder, self._items = folder, items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        item = self._items[i]
+        if isinstance(item, tuple):
+            item = self._items[i] = capture_of_row(self.folder, item)
+        return item
+
+    def column(self, name: str) -> list:
+        """One field of every capture, without making Captures."""
+        k = FIELDS.index(name)
+        return [x[k] if isinstance(x, tuple) else getattr(x, name) for x in self._items]
+
+    def index_of(self, capture_id: int) -> int:
+        return next((i for i, x in enumerate(self.column("id")) if x == capture_id), -1)
+
+    def with_first(self, capture: Capture) -> CaptureRows:
+        return CaptureRows(self.folder, [capture, *self._items])
+
+    def without(self, capture_ids: set[int]) -> CaptureRows:
+        return CaptureRows(self.folder, [x for x in self._items if
+                                         (x[0] if isinstance(x, tuple) else x.id)
+                                         not in capture_ids])
+
+    def replaced(self, capture: Capture) -> CaptureRows:
+        """The same captures, `capture` in place of the one with its id."""
+        items = list(self._items)
+        i = self.index_of(capture.id)
+        if i >= 0:
+            items[i] = capture
+        return CaptureRows(self.folder, items)
 
 
 def capture_facts(star: str, emotion: str, score: float, taken: float, source: str,

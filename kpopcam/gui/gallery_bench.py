@@ -108,7 +108,7 @@ def measure_gallery(folder: Path, size=(1280, 800), step_ms: int = 30,
     """Open the real gallery on `folder` in the running QApplication; time the fill and the
     first screen of faces; scroll top to bottom half a page each `step_ms` while a 5 ms timer
     records the gaps of the event loop."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from kpopcam.gui.gallery_panel import GalleryPanel
@@ -140,11 +140,11 @@ def measure_gallery(folder: Path, size=(1280, 800), step_ms: int = 30,
     ticker.setInterval(5)
     ticker.timeout.connect(lambda: gaps.append(clock.restart()))
     bar = grid.verticalScrollBar()
-    done = {"end": False}
+    loop = QEventLoop()
 
     def step() -> None:
         if bar.value() >= bar.maximum():
-            done["end"] = True
+            loop.quit()
             return
         bar.setValue(bar.value() + max(1, bar.pageStep() // 2))
 
@@ -155,9 +155,7 @@ def measure_gallery(folder: Path, size=(1280, 800), step_ms: int = 30,
     ticker.start()
     scroller.start()
     scroll_started = time.perf_counter()
-    while not done["end"]:
-        app.processEvents()
-        time.sleep(0.001)
+    loop.exec()  # the real event loop, as the app runs it
     scroll_s = time.perf_counter() - scroll_started
     scroller.stop()
     ticker.stop()

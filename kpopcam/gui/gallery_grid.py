@@ -17,7 +17,7 @@ from PySide6.QtCore import QPoint, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
-from kpopcam.captures import Capture
+from kpopcam.captures import Capture, CaptureRows
 from kpopcam.gui.thumbnails import ThumbnailLoader, bucket_for
 
 MARGIN, SPACING = 12, 10
@@ -47,30 +47,33 @@ def day_title(day: date, today: date | None = None) -> str:
     return f"{day:%A %-d %B %Y}"
 
 
-def sections_of(captures: list[Capture], today: date | None = None) -> list[Section]:
+def sections_of(captures: CaptureRows, today: date | None = None) -> list[Section]:
     """Captures (newest first) cut into runs of one session on one day."""
     sections: list[Section] = []
     key, start, last_day = None, 0, None
-    days = [datetime.fromtimestamp(c.taken) for c in captures]
-    for i, c in enumerate(captures):
-        k = (days[i].date(), c.session or c.source)
+    days = [datetime.fromtimestamp(t) for t in captures.column("taken")]
+    sources = captures.column("source")
+    runs = [session or source for session, source in zip(captures.column("session"), sources,
+                                                          strict=True)]
+    for i, (when, run) in enumerate(zip(days, runs, strict=True)):
+        k = (when.date(), run)
         if k != key:
             if key is not None:
-                sections.append(_section(captures, days, start, i, last_day, today))
+                sections.append(_section(sources, days, start, i, last_day, today))
                 last_day = key[0]
             key, start = k, i
     if key is not None:
-        sections.append(_section(captures, days, start, len(captures), last_day, today))
+        sections.append(_section(sources, days, start, len(days), last_day, today))
     return sections
 
 
-def _section(captures, days, start, end, previous_day, today) -> Section:
+def _section(sources, days, start, end, previous_day, today) -> Section:
     day = days[start].date()
     n = end - start
     first, last = days[end - 1], days[start]  # newest first
     when = f"{first:%H:%M}" if last - first < timedelta(minutes=1) else \
         f"{first:%H:%M}–{last:%H:%M}"
-    title = f"{when} · {captures[start].source} · {n} portrait{'s' if n != 1 else ''}"
+    title = f"{when} · {sources[start]} · {n} portrait{'s' if n != 1 else ''}"
     return Section(day_title(day, today) if day != previous_day else None, title, start, end)
 
 
@@ -88,7 +91,7 @@ class GalleryGrid(QAbstractScrollArea):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setBackgroundRole(QPalette.ColorRole.Base)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-        self.captures: list[Capture] = []
+        self.captures = CaptureRows(None, [])
         self.sections: list[Section] = []
         self.wanted_side = 180  # the card size asked for; `side`: as laid out, a bit more
         self.side = 180
@@ -100,6 +103,8 @@ class GalleryGrid(QAbstractScrollArea):
         self._cols = 1
         self._height = 0
         self._thumbs: OrderedDict[int, tuple[int, QPixmap]] = OrderedDict()
+        self._scaled: dict[int, QPixmap] = {}  # thumbnails at the card's size, painted as is
+        self._captions: dict[int, tuple[str, str]] = {}
         self.loader = ThumbnailLoader(self)
         self.loader.loaded.connect(self._loaded)
         self._want_timer = QTimer(self, singleShot=True, interval=0)
@@ -107,16 +112,19 @@ class GalleryGrid(QAbstractScrollArea):
 
     # -- content -------------------------------------------------------------------------------
 
-    def set_captures(self, captures: list[Capture]) -> None:
+    def set_captures(self, captures: CaptureRows | list[Capture]) -> None:
+        """The captures to show (newest first); the selection follows them by id."""
+        if not isinstance(captures, CaptureRows):
+            captures = CaptureRows(None, list(captures))
         keep = {self.captures[i].id for i in self.selected if i < len(self.captures)}
         current_id = self.captures[self.current].id if 0 <= self.current < len(
             self.captures) else None
         self.captures = captures
         self.sections = sections_of(captures)
         self._starts = [s.start for s in self.sections]
-        self.selected = {i for i, c in enumerate(captures) if c.id in keep} if keep else set()
-        self.current = next((i for i, c in enumerate(captures) if c.id == current_id), -1) \
-            if current_id is not None else -1
+        ids = captures.column("id") if keep or current_id is not None else []
+        self.selected = {i for i, x in enumerate(ids) if x in keep}
+        self.current = ids.index(current_id) if current_id in ids else -1
         self._relayout()
         self.selection_changed.emit()
 
@@ -168,8 +176,11 @@ class GalleryGrid(QAbstractScrollArea):
         width = self.viewport().width()
         self._cols = max(1, (width - 2 * MARGIN + SPACING) // (self.wanted_side + SPACING))
         # the cards grow to fill the row, as a phone's gallery does: no ragged right margin
-        self.side = max(SIDES[0], (width - 2 * MARGIN - (self._cols - 1) * SPACING)
-                        // self._cols)
+        side = max(SIDES[0], (width - 2 * MARGIN - (self._cols - 1) * SPACING) // self._cols)
+        if side != self.side:
+            self._scaled.clear()
+            self._captions.clear()
+        self.side = side
         y, self._tops = MARGIN, []
         for s in self.sections:
             self._tops.append(y)
@@ -313,7 +324,7 @@ class GalleryGrid(QAbstractScrollArea):
             painter.fillRect(face, palette.color(QPalette.ColorRole.Mid))
         else:
             self._thumbs.move_to_end(c.id)
-            painter.drawPixmap(face, entry[1])
+            painter.drawPixmap(face.topLeft(), self._at_side(c.id, entry[1]))
         if c.favourite:
             self._paint_heart(painter, face)
         if index in self.selected:
@@ -325,16 +336,35 @@ class GalleryGrid(QAbstractScrollArea):
             painter.drawRect(rect.adjusted(-3, -3, 2, 2))
         painter.setFont(self.font())
         painter.setPen(palette.color(QPalette.ColorRole.Text))
-        metrics = painter.fontMetrics()
-        line1 = metrics.elidedText(f"{c.star} · {c.emotion} {c.score:.2f}",
-                                   Qt.TextElideMode.ElideRight, self.side)
-        line2 = f"{datetime.fromtimestamp(c.taken):%H:%M:%S}"
+        line1, line2 = self._caption(c)
         painter.drawText(QRect(rect.left(), face.bottom() + 3, self.side, CAPTION_H // 2),
                          Qt.AlignmentFlag.AlignLeft, line1)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         painter.drawText(QRect(rect.left(), face.bottom() + 3 + CAPTION_H // 2, self.side,
                                CAPTION_H // 2), Qt.AlignmentFlag.AlignLeft, line2)
         return entry is not None and entry[0] >= bucket_for(self.side)
+
+    def _at_side(self, capture_id: int, pixmap: QPixmap) -> QPixmap:
+        """The thumbnail scaled to the card once, not on every paint."""
+        scaled = self._scaled.get(capture_id)
+        if scaled is None or scaled.cacheKey() == 0:
+            if len(self._scaled) > CACHE:
+                self._scaled.clear()
+            scaled = self._scaled[capture_id] = pixmap.scaled(
+                self.side, self.side, Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation)
+        return scaled
+
+    def _caption(self, c: Capture) -> tuple[str, str]:
+        caption = self._captions.get(c.id)
+        if caption is None:
+            if len(self._captions) > CACHE:
+                self._captions.clear()
+            caption = self._captions[c.id] = (
+                self.fontMetrics().elidedText(f"{c.star} · {c.emotion} {c.score:.2f}",
+                                              Qt.TextElideMode.ElideRight, self.side),
+                f"{datetime.fromtimestamp(c.taken):%H:%M:%S}")
+        return caption
 
     def _paint_heart(self, painter: QPainter, face: QRect) -> None:
         r = QRectF(face.right() - 30, face.top() + 4, 26, 26)
@@ -360,6 +390,7 @@ class GalleryGrid(QAbstractScrollArea):
             return
         self._thumbs[capture_id] = (bucket, QPixmap.fromImage(image))
         self._thumbs.move_to_end(capture_id)
+        self._scaled.pop(capture_id, None)
         while len(self._thumbs) > CACHE:
             self._thumbs.popitem(last=False)
         self.viewport().update()
@@ -367,6 +398,8 @@ class GalleryGrid(QAbstractScrollArea):
     def forget(self, capture_ids) -> None:
         for i in capture_ids:
             self._thumbs.pop(i, None)
+            self._scaled.pop(i, None)
+            self._captions.pop(i, None)
 
     # -- mouse and keys ------------------------------------------------------------------------
 

@@ -245,18 +245,20 @@ class GalleryPanel(QWidget):
             self._show_count()
             return
         self.refresh_stars()
-        captures = self.store.list(star=self.chips.current(), emotion=self.emotion.currentData(),
+        captures = self.store.rows(star=self.chips.current(), emotion=self.emotion.currentData(),
                                    since=self._since(), favourites=self.favourites.isChecked())
         self.grid.set_captures(captures)
         self._show_count()
 
-    def refresh_stars(self) -> None:
-        """The chips: enrolled stars with their face, then stars with captures only."""
+    def refresh_stars(self, captured_names: list[str] | None = None) -> None:
+        """The chips: enrolled stars with their face, then stars with captures only (from
+        the index, or `captured_names` when the caller knows them)."""
         enrolled = [] if self.star_gallery is None else [
             (s.name, s.thumbnail) for s in self.star_gallery.stars()]
         known = {name for name, _ in enrolled}
-        captured = [] if self.store is None else [
-            (s, None) for s in self.store.stars() if s not in known]
+        if captured_names is None:
+            captured_names = [] if self.store is None else self.store.stars()
+        captured = [(s, None) for s in captured_names if s not in known]
         hint = "" if enrolled else ("No stars enrolled yet: enrol your star in the Stars tab "
                                     "(Ctrl+2) and choose them here by face.")
         if [n for n, _ in enrolled + captured] != self.chips.names() or hint != \
@@ -274,13 +276,13 @@ class GalleryPanel(QWidget):
         if self.store is None or capture.folder != self.store.folder:
             return
         if capture.star not in self.chips.names():
-            self.refresh_stars()
+            self.refresh_stars(sorted({*self.chips.names(), capture.star}, key=str.casefold))
         since = self._since()
         if (self.chips.current() in (None, capture.star)
                 and self.emotion.currentData() in (None, capture.emotion)
                 and not self.favourites.isChecked()
                 and (since is None or capture.taken >= since)):
-            self.grid.set_captures([capture, *self.grid.captures])
+            self.grid.set_captures(self.grid.captures.with_first(capture))
             self._show_count()
 
     def _since(self) -> float | None:
@@ -374,11 +376,14 @@ class GalleryPanel(QWidget):
 
     def _set_favourites(self, capture_id: int, on: bool) -> None:
         self.store.set_favourite(capture_id, on)
-        captures = [replace(c, favourite=on) if c.id == capture_id else c
-                    for c in self.grid.captures]
+        rows = self.grid.captures
+        i = rows.index_of(capture_id)
+        if i < 0:
+            return
+        rows = rows.replaced(replace(rows[i], favourite=on))
         if self.favourites.isChecked() and not on:
-            captures = [c for c in captures if c.id != capture_id]
-        self.grid.set_captures(captures)
+            rows = rows.without({capture_id})
+        self.grid.set_captures(rows)
         self._show_count()
 
     def delete_selected(self) -> None:
@@ -395,7 +400,7 @@ class GalleryPanel(QWidget):
             self.refresh()
             return
         gone = set(done)
-        self.grid.set_captures([c for c in self.grid.captures if c.id not in gone])
+        self.grid.set_captures(self.grid.captures.without(gone))
         self.grid.forget(gone)
         self._show_count()
         self.refresh_stars()

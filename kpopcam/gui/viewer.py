@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kpopcam.captures import Capture
+from kpopcam.captures import Capture, CaptureRows
+from kpopcam.gui.thumbnails import read_rgb, to_qimage
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 8.0
@@ -41,8 +42,12 @@ class _Decode(QRunnable):
         self.capture, self.signals = capture, signals
 
     def run(self) -> None:
-        self.signals.loaded.emit(self.capture.id, QImage(str(self.capture.original)),
-                                 QImage(str(self.capture.portrait)))
+        # OpenCV decodes without holding Python's lock (QImage(path) would stall the GUI)
+        images = []
+        for path in (self.capture.original, self.capture.portrait):
+            rgb = read_rgb(path)
+            images.append(QImage() if rgb is None else to_qimage(rgb))
+        self.signals.loaded.emit(self.capture.id, *images)
 
 
 class BeforeAfterCanvas(QWidget):
@@ -172,9 +177,9 @@ class CaptureViewer(QDialog):
     favourite_changed = Signal(int, bool)  # capture id, favourite
     delete_requested = Signal(int)  # capture id
 
-    def __init__(self, captures: list[Capture], index: int, parent: QWidget | None = None):
+    def __init__(self, captures: CaptureRows, index: int, parent: QWidget | None = None):
         super().__init__(parent)
-        self.captures, self.index = list(captures), index
+        self.captures, self.index = captures, index  # Captures made only for those shown
         self.resize(1000, 720)
         self.canvas = BeforeAfterCanvas()
         self.split = QSlider(Qt.Orientation.Horizontal)
@@ -241,7 +246,7 @@ class CaptureViewer(QDialog):
         self._thumbs: dict[int, QPixmap] = {}
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self._signals = _Signals()
+        self._signals = _Signals(self)  # after the pool: deleted after it has waited for its jobs
         self._signals.loaded.connect(self._loaded)
         self.split.setValue(0)
         self._toggle_text()
@@ -319,7 +324,8 @@ class CaptureViewer(QDialog):
 
     def toggle_favourite(self) -> None:
         c = self.capture
-        c = self.captures[self.index] = replace(c, favourite=not c.favourite)
+        c = replace(c, favourite=not c.favourite)
+        self.captures = self.captures.replaced(c)
         self._favourite_text()
         self.favourite_changed.emit(c.id, c.favourite)
 
@@ -328,7 +334,8 @@ class CaptureViewer(QDialog):
                                       else "♡ Favourite")
 
     def _delete(self) -> None:
-        c = self.captures.pop(self.index)
+        c = self.capture
+        self.captures = self.captures.without({c.id})
         self.delete_requested.emit(c.id)
         self.show_index(self.index)
 
