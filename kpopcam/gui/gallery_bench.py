@@ -172,7 +172,7 @@ def measure_gallery(folder: Path, size=(1280, 800), step_ms: int = 30,
         "p99_tick_ms": sorted(gaps)[int(len(gaps) * 0.99)] if gaps else None,
         "last_screen_faces": first_screen_loaded(),
     }
-    panel.grid.loader.wait(10_000)
+    panel.grid.loader.stop()
     panel.close()
     panel.deleteLater()
     return figures

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QObject, QRect, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QImage
 
 from kpopcam.captures import Capture
@@ -119,84 +119,90 @@ def _yield_to_the_gui() -> None:
 
 
 class _Signals(QObject):
-    loaded = Signal(object, int, int, QImage)  # loader token, capture id, bucket, thumbnail
-    skipped = Signal(object, int, int)  # no longer wanted when its turn came
+    loaded = Signal(object, int, int, QImage)  # loader's work, capture id, bucket, thumbnail
 
 
 _SIGNALS: list[_Signals] = []
 
 
-_LIVE: dict[tuple, QRunnable] = {}  # every job queued or running, until it has reported
-
-
 def _signals() -> _Signals:
-    """One sender for every loader, made on the GUI thread and never deleted: a job still
-    running when its gallery is closed emits into a live object (Qt has cut the connection
-    to the loader that is gone), and the job stays owned here until it has reported."""
+    """One sender for every loader, made on the GUI thread and never deleted: a thumbnail
+    finished after its gallery was closed is emitted into a live object (Qt has cut the
+    connection to the loader that is gone)."""
     if not _SIGNALS:
-        signals = _Signals()
-        signals.loaded.connect(lambda token, i, b, _image: _LIVE.pop((token, i, b), None))
-        signals.skipped.connect(lambda token, i, b: _LIVE.pop((token, i, b), None))
-        _SIGNALS.append(signals)
+        _SIGNALS.append(_Signals())
     return _SIGNALS[0]
 
 
-class _Job(QRunnable):
-    def __init__(self, capture: Capture, bucket: int, loader: ThumbnailLoader):
-        super().__init__()
-        self.capture, self.bucket, self.token = capture, bucket, loader.token
-        self.loader = loader  # only its `wanted` is read: a plain attribute, frozen value
-        self.setAutoDelete(False)  # Python owns it: kept in _LIVE until it has reported
+class _Work:
+    """What one loader's thread shares with the GUI thread, under `lock`: the thumbnails
+    still wanted (newest request first) and whether to stop. No Qt object: it outlives the
+    loader."""
+
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.todo: list[tuple[Capture, int]] = []
+        self.current: tuple[int, int] | None = None
+        self.stopped = False
 
     def run(self) -> None:
         _yield_to_the_gui()
         signals = _signals()
-        key = (self.capture.id, self.bucket)
-        if key not in self.loader.wanted:
-            signals.skipped.emit(self.token, *key)
-            return
-        signals.loaded.emit(self.token, *key, make_thumbnail(self.capture, self.bucket))
+        while True:
+            with self.lock:
+                while not self.todo and not self.stopped:
+                    self.lock.wait()
+                if self.stopped:
+                    return
+                capture, bucket = self.todo.pop(0)
+                self.current = (capture.id, bucket)
+            image = make_thumbnail(capture, bucket)
+            with self.lock:
+                self.current = None
+            signals.loaded.emit(self, capture.id, bucket, image)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+            self.todo = []
+            self.lock.notify()
 
 
 class ThumbnailLoader(QObject):
-    """Asks a pool thread for thumbnails. Only the latest wanted ones are made, newest request
-    first, so a fast scroll never leaves a backlog of cells long gone."""
+    """A thread of its own makes the thumbnails wanted last, in order; what a scroll has
+    left behind is dropped, never made.
+
+    One thread, and no QThreadPool: each more thread holds Python's lock now and then, and
+    on a loaded machine a thread preempted while holding it stalls the GUI (measured at load
+    14 on 2 cores: two pool threads, 530 ms stalls; one, 240 ms); and PySide kept every
+    QRunnable it had queued, with its Capture, so Python's full collections grew to 0.4 s."""
 
     loaded = Signal(int, int, QImage)  # capture id, bucket, thumbnail (null: unreadable)
 
-    # one thread: each more one holds Python's lock now and then, and on a loaded machine a
-    # thread preempted while holding it stalls the GUI (measured: 2 threads, 530 ms stalls
-    # at load 14 on 2 cores; 1 thread, 240 ms)
-    def __init__(self, parent: QObject | None = None, threads: int = 1):
+    def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.token = object()
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(threads)
+        self._work = work = _Work()
         _signals().loaded.connect(self._done)
-        _signals().skipped.connect(self._skipped)
-        self._jobs: dict[tuple[int, int], _Job] = {}
-        self.wanted: frozenset[tuple[int, int]] = frozenset()
-        self._priority = 0
+        self.destroyed.connect(lambda *_: work.stop())  # not a method: self is gone by then
+        self._thread = threading.Thread(target=work.run, name="kpopcam-thumbnails",
+                                        daemon=True)
+        self._thread.start()
 
     def want(self, captures: list[Capture], bucket: int) -> None:
-        """These replace whatever was wanted before."""
-        self.wanted = frozenset((c.id, bucket) for c in captures)
-        self._priority = min(self._priority + 1, 2**30)
-        for capture in captures:
-            key = (capture.id, bucket)
-            if key not in self._jobs:
-                self._jobs[key] = job = _Job(capture, bucket, self)
-                _LIVE[(self.token, *key)] = job
-                self.pool.start(job, self._priority)
+        """These, in this order, replace whatever was wanted before."""
+        work = self._work
+        with work.lock:
+            work.todo = [(c, bucket) for c in captures if (c.id, bucket) != work.current]
+            work.lock.notify()
 
-    def _skipped(self, token, capture_id: int, bucket: int) -> None:
-        if token is self.token:
-            self._jobs.pop((capture_id, bucket), None)
-
-    def _done(self, token, capture_id: int, bucket: int, image: QImage) -> None:
-        if token is self.token:
-            self._jobs.pop((capture_id, bucket), None)
+    def _done(self, work, capture_id: int, bucket: int, image: QImage) -> None:
+        if work is self._work:
             self.loaded.emit(capture_id, bucket, image)
 
-    def wait(self, msecs: int = 5000) -> bool:
-        return self.pool.waitForDone(msecs)
+    def busy(self) -> bool:
+        with self._work.lock:
+            return bool(self._work.todo) or self._work.current is not None
+
+    def stop(self) -> None:
+        self._work.stop()
+        self._thread.join(5)
