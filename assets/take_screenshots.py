@@ -203,7 +203,7 @@ def gallery_main() -> int:
         state["waited"] += 1
         if state["step"] == "faces" and (all(grid.has_thumbnail(grid.captures[i].id)
                                              for i in grid.visible_range())
-                                         or state["waited"] > 100):
+                                         or state["waited"] > 400):
             shot(window, f"gallery_{tag}.png")
             grid.select(0)
             panel.open_capture(0)
@@ -213,12 +213,11 @@ def gallery_main() -> int:
         elif state["step"] == "viewer" and panel.viewer.is_decoded():
             panel.viewer.split.setValue(45)
             QTimer.singleShot(500, lambda: (shot(panel.viewer, f"viewer_{tag}.png"),
-                                            state.update(step="full"),
-                                            panel.viewer.toggle_full_screen()))
+                                            state.update(step="zoom")))
             state["step"] = "wait"
-        elif state["step"] == "full" and panel.viewer.isFullScreen():
+        elif state["step"] == "zoom":
             panel.viewer.canvas.zoom_by(2.0)
-            QTimer.singleShot(800, lambda: (shot(panel.viewer, f"viewer_full_{tag}.png"),
+            QTimer.singleShot(800, lambda: (shot(panel.viewer, f"viewer_zoomed_{tag}.png"),
                                             app.quit()))
             state["step"] = "done"
         QTimer.singleShot(100, tick)
