@@ -188,7 +188,7 @@ def run_gallery_bench(count: int = 20_000, say=print, folder: Path | None = None
     from kpopcam.vision.detector import MtcnnDetector
     from kpopcam.vision.portrait import PortraitMaker
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # noqa: F841 (kept alive)
     with tempfile.TemporaryDirectory(prefix="kpopcam-gallery-bench-") as tmp:
         root = Path(folder or tmp)
         seeds_folder, index_folder = root / "seeds", root / "captures"
@@ -203,7 +203,6 @@ def run_gallery_bench(count: int = 20_000, say=print, folder: Path | None = None
         fill_index(index_folder, seeds, count, now)
         say(f"index written in {time.perf_counter() - t:.1f} s")
         figures = measure_gallery(index_folder, say=say)
-        del app
     return figures
 
 

@@ -2,9 +2,9 @@
 
 The portrait is decoded at a fraction of its size where the face allows (JPEG decodes at 1/2,
 1/4, 1/8 for little more than the cost of the smaller image), cut around the face, and cached
-as a small JPEG in the capture folder's THUMBS_DIR, written atomically: the next start reads 10 KB instead
-of decoding the frame again. Old captures without a face box get the upper middle of the frame,
-where a face usually is.
+as a small JPEG in the capture folder's THUMBS_DIR, written atomically: the next start reads
+10 KB instead of decoding the frame again. Old captures without a face box get the upper
+middle of the frame, where a face usually is.
 """
 
 from __future__ import annotations
@@ -62,10 +62,8 @@ def make_thumbnail(capture: Capture, bucket: int) -> QImage:
             return QImage()
         ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                                 [cv2.IMWRITE_JPEG_QUALITY, 85])
-        try:
+        with contextlib.suppress(OSError):  # a read-only folder still shows thumbnails
             write_bytes_atomic(cached, data.tobytes())
-        except OSError:
-            pass  # a read-only folder still shows thumbnails, made again next time
     return to_qimage(rgb)
 
 

@@ -86,3 +86,15 @@ def test_a_capture_folder_that_cannot_be_used_is_said_and_the_old_one_stays(qtbo
     assert "cannot be used" in said.args[0] and said.args[2] == "error"
     assert panel.store.folder == tmp_path / "captures"
     assert blocked.read_text() == "not a folder"
+
+
+def test_the_gallery_benchmark_command_reports_its_figures(capsys):
+    import json
+
+    from kpopcam.cli import main
+
+    assert main(["bench", "--gallery", "--captures", "300", "--json"]) == 0
+    out = capsys.readouterr().out
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["captures"] == 300 and figures["last_screen_faces"]
+    assert "longest event-loop stall" in out
