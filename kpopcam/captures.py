@@ -362,6 +362,9 @@ class CaptureRows(Sequence):
     def index_of(self, capture_id: int) -> int:
         return next((i for i, x in enumerate(self.column("id")) if x == capture_id), -1)
 
+    def head(self, n: int) -> CaptureRows:
+        return CaptureRows(self.folder, self._items[:n])
+
     def with_first(self, capture: Capture) -> CaptureRows:
         return CaptureRows(self.folder, [capture, *self._items])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt, QTimer, Signal
@@ -125,6 +125,25 @@ class GalleryGrid(QAbstractScrollArea):
         ids = captures.column("id") if keep or current_id is not None else []
         self.selected = {i for i, x in enumerate(ids) if x in keep}
         self.current = ids.index(current_id) if current_id in ids else -1
+        self._relayout()
+        self.selection_changed.emit()
+
+    def prepend(self, capture: Capture) -> None:
+        """A new capture on top: only the first run's section is cut again, the others move
+        down one (sectioning 20,000 captures anew on each capture of a run took 50-75 ms)."""
+        if not self.sections:
+            self.set_captures([capture])
+            return
+        rows = self.captures.with_first(capture)
+        first_end = self.sections[0].end + 1
+        head = sections_of(rows.head(first_end))
+        self.captures = rows
+        self.sections = head + [replace(s, start=s.start + 1, end=s.end + 1)
+                                for s in self.sections[1:]]
+        self._starts = [s.start for s in self.sections]
+        self.selected = {i + 1 for i in self.selected}
+        self.current += 1 if self.current >= 0 else 0
+        self._anchor += 1 if self._anchor >= 0 else 0
         self._relayout()
         self.selection_changed.emit()
 

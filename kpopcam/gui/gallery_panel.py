@@ -282,7 +282,7 @@ class GalleryPanel(QWidget):
                 and self.emotion.currentData() in (None, capture.emotion)
                 and not self.favourites.isChecked()
                 and (since is None or capture.taken >= since)):
-            self.grid.set_captures(self.grid.captures.with_first(capture))
+            self.grid.prepend(capture)
             self._show_count()
 
     def _since(self) -> float | None:

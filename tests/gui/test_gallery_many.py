@@ -33,8 +33,11 @@ def test_thousands_of_captures_fill_at_once_and_scroll_without_stalls(qtbot, big
     assert figures["captures"] == 2000
     assert figures["fill_s"] < 3.0
     assert figures["first_faces_s"] < 10.0
-    # a tick every 5 ms; on a shared 2-core machine 250 ms leaves room for other work
-    assert figures["longest_stall_ms"] < 250, figures
+    # a tick every 5 ms. The benchmark holds the 100 ms line on 20,000; this test runs beside
+    # others on a shared 2-core machine (load 12 measured 200-300 ms), so its line is wider,
+    # still far below a decode on the GUI thread (a frame each paint: seconds)
+    assert figures["longest_stall_ms"] < 400, figures
+    assert figures["p99_tick_ms"] < 150, figures
     assert figures["last_screen_faces"]  # the bottom of the gallery shows faces too
 
 
@@ -64,6 +67,8 @@ def test_a_new_capture_joins_the_grid_without_listing_the_gallery_again(qtbot, t
         rgb = np.full((120, 160, 3), 200, np.uint8)
         capture = engine_store.save(rgb, rgb, "Yuna", "happy", 0.9, "concert.mp4", 7,
                                     session="run-now")
+        again = engine_store.save(rgb, rgb, "Yuna", "happy", 0.8, "concert.mp4", 9,
+                                  session="run-now", taken=capture.taken + 1)
     statements = []
     panel.store._db.set_trace_callback(statements.append)
     panel.add_capture(capture)
@@ -71,6 +76,12 @@ def test_a_new_capture_joins_the_grid_without_listing_the_gallery_again(qtbot, t
     assert len(panel.grid.captures) == 2001
     assert panel.grid.captures[0].id == capture.id
     assert panel.grid.sections[0].title.endswith("concert.mp4 · 1 portrait")
+    from kpopcam.gui.gallery_grid import sections_of
+
+    assert panel.grid.sections == sections_of(panel.grid.captures)  # as if listed again
+    panel.add_capture(again)
+    assert panel.grid.sections[0].title.endswith("concert.mp4 · 2 portraits")
+    assert panel.grid.sections == sections_of(panel.grid.captures)
     assert "Yuna" in panel.chips.names()  # her name joins the star chips
 
 
