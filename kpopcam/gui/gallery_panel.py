@@ -107,7 +107,8 @@ class EmptyState(QWidget):
         self.title.setFont(font)
         self.text = QLabel()
         self.text.setWordWrap(True)
-        self.text.setMaximumWidth(560)
+        self.text.setFixedWidth(520)  # a wrapped label placed by alignment gets no height
+        self.text.setMinimumHeight(self.text.fontMetrics().lineSpacing() * 5)
         self.button = QPushButton()
         layout = QVBoxLayout(self)
         layout.addStretch(1)
@@ -329,16 +330,14 @@ class GalleryPanel(QWidget):
                            "Go to Live", lambda: self.go_to_tab.emit(0))
 
     def _filter_words(self) -> str:
-        parts = []
-        if self.favourites.isChecked():
-            parts.append("favourites")
+        parts = ["favourite portraits" if self.favourites.isChecked() else "portraits"]
         if (star := self.chips.current()) is not None:
             parts.append(f"of {star}")
         if (emotion := self.emotion.currentData()) is not None:
             parts.append(f"looking {emotion}")
         if self.date.currentData() is not None:
             parts.append(self.date.currentText().lower())
-        text = f"No portraits {' '.join(parts)}."
+        text = f"No {' '.join(parts)}."
         if self.favourites.isChecked():
             text += " Mark a portrait with ♡ Favourite (here or in the viewer) to keep it here."
         return text + " Clear the filters to see every portrait."

@@ -4,7 +4,7 @@ the name), "All stars" first; one chip is chosen at a time."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPainterPath, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPainterPath, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -58,8 +58,8 @@ class StarChips(QScrollArea):
         self._row = QHBoxLayout(self._inner)
         self._row.setContentsMargins(0, 0, 0, 0)
         self.setWidget(self._inner)
-        self.viewport().setAutoFillBackground(False)
-        self._inner.setAutoFillBackground(False)
+        self.viewport().setBackgroundRole(QPalette.ColorRole.Window)  # as the panel, no box
+        self._inner.setBackgroundRole(QPalette.ColorRole.Window)
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.group.buttonClicked.connect(lambda _b: self.changed.emit())
@@ -93,6 +93,7 @@ class StarChips(QScrollArea):
         wanted = self.current()
         for button in self.buttons.values():
             self.group.removeButton(button)
+            button.hide()  # at once: deleteLater waits for the event loop
             button.deleteLater()
         self._row.removeWidget(self.hint)
         while self._row.count():
