@@ -84,6 +84,7 @@ class GalleryGrid(QAbstractScrollArea):
     activated = Signal(int)  # index into captures
     selection_changed = Signal()
     delete_requested = Signal()
+    resize_requested = Signal(int)  # Ctrl+wheel: the card size wanted
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -433,6 +434,13 @@ class GalleryGrid(QAbstractScrollArea):
             return
         self.select(index, extend=bool(mods & Qt.KeyboardModifier.ShiftModifier),
                     toggle=bool(mods & Qt.KeyboardModifier.ControlModifier))
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:  # as in a photo app
+            steps = event.angleDelta().y() / 120
+            self.resize_requested.emit(int(self.wanted_side * 1.15 ** steps))
+            return
+        super().wheelEvent(event)
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         index = self.index_at(event.position().toPoint())

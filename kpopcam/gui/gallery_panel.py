@@ -162,7 +162,7 @@ class GalleryPanel(QWidget):
         self.card_size.setValue(180)
         self.card_size.setFixedWidth(140)
         self.card_size.setAccessibleName("Card size")
-        self.card_size.setToolTip("Card size")
+        self.card_size.setToolTip("Card size (or Ctrl and the mouse wheel on the cards)")
         self.count = QLabel()
         filters = QHBoxLayout()
         for label, combo in (("&Emotion", self.emotion), ("&Date", self.date)):
@@ -184,6 +184,7 @@ class GalleryPanel(QWidget):
         self.grid.activated.connect(self.open_capture)
         self.grid.selection_changed.connect(self._selection_changed)
         self.grid.delete_requested.connect(self.delete_selected)
+        self.grid.resize_requested.connect(self.card_size.setValue)
         self.empty = EmptyState()
         self.pages = QStackedWidget()
         self.pages.addWidget(self.grid)

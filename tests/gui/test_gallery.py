@@ -135,6 +135,16 @@ def test_size_slider_goes_from_small_cells_to_large_cards(qtbot, panel):
     qtbot.waitUntil(lambda: grid._thumbs[first][0] == 320, timeout=10000)  # sharp, not blown up
     assert grid.thumbnail(first).width() > 160  # all the face's pixels (never blown up)
 
+    from PySide6.QtGui import QWheelEvent
+
+    centre = QPointF(grid.viewport().rect().center())
+    wheel = QWheelEvent(centre, QPointF(grid.viewport().mapToGlobal(centre.toPoint())),
+                        QPoint(0, 0), QPoint(0, -360), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(grid.viewport(), wheel)  # Ctrl+wheel down: smaller cards
+    assert panel.card_size.value() < panel.card_size.maximum() and grid._cols > 2
+
 
 def test_grid_is_grouped_by_day_and_watch_run_with_headers(qtbot, panel):
     sections = panel.grid.sections
