@@ -415,6 +415,12 @@ class GalleryGrid(QAbstractScrollArea):
             self._thumbs.popitem(last=False)
         self.viewport().update()
 
+    def forget_all(self) -> None:
+        """Another folder: its ids say nothing about these thumbnails."""
+        self._thumbs.clear()
+        self._scaled.clear()
+        self._captions.clear()
+
     def forget(self, capture_ids) -> None:
         for i in capture_ids:
             self._thumbs.pop(i, None)

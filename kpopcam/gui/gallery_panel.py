@@ -238,6 +238,7 @@ class GalleryPanel(QWidget):
         if self.store is not None:
             self.notice.finish()
             self.store.close()
+            self.grid.forget_all()
         self.store = store
         self.refresh()
 

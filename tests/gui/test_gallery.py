@@ -326,3 +326,18 @@ def test_export_says_where_it_wrote_and_opens_the_folder(qtbot, panel, tmp_path,
     assert panel.notice.text.startswith("Exported 2 portraits with their originals")
     qtbot.mouseClick(panel.notice.action, Qt.MouseButton.LeftButton)
     assert opened == [out]
+
+
+def test_another_capture_folder_shows_its_own_faces(qtbot, panel, tmp_path, real_folder):
+    """Capture ids start at 1 in every folder: a thumbnail kept by id must not show there."""
+    wait_for_faces(qtbot, panel)
+    grid = panel.grid
+    first = grid.captures[0]
+    other = tmp_path / "other"
+    with CaptureStore(other) as store:
+        grey = np.full((540, 960, 3), 128, np.uint8)
+        store.save(grey, grey, "Lisa", "happy", 0.9, "x.mp4", 1, face_box=(400, 200, 500, 300))
+    panel.set_folder(other)
+    assert grid.captures[0].id == first.id  # the same id, another picture
+    wait_for_faces(qtbot, panel)
+    assert rgb_of(grid.thumbnail(first.id)).std() < 2  # the grey one, not the astronaut
