@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from kpopcam.captures import Capture, CaptureError, CaptureStore
 from kpopcam.gui.gallery_grid import SIDES, GalleryGrid
 from kpopcam.gui.star_chips import StarChips
+from kpopcam.gui.thumbnails import BUCKETS, cache_path
 from kpopcam.gui.viewer import CaptureViewer
 from kpopcam.types import EMOTIONS
 
@@ -139,6 +140,7 @@ class GalleryPanel(QWidget):
         self.star_gallery = stars  # kpopcam.stars.StarGallery: the faces of the chips
         self.viewer: CaptureViewer | None = None
         self._trashed: list[int] = []  # the last delete, while it can be undone
+        self._trashed_thumbs: list[Path] = []  # their cached thumbnails, gone with them
 
         self.chips = StarChips()
         self.chips.changed.connect(self.refresh)
@@ -401,7 +403,10 @@ class GalleryPanel(QWidget):
             self.refresh()
             return
         gone = set(done)
-        self.grid.set_captures(self.grid.captures.without(gone))
+        rows = self.grid.captures
+        self._trashed_thumbs = [cache_path(rows[i], b) for i, x in enumerate(rows.column("id"))
+                                if x in gone for b in BUCKETS]
+        self.grid.set_captures(rows.without(gone))
         self.grid.forget(gone)
         self._show_count()
         self.refresh_stars()
@@ -413,7 +418,7 @@ class GalleryPanel(QWidget):
     def undo_delete(self) -> None:
         if not self._trashed or self.store is None:
             return
-        ids, self._trashed = self._trashed, []
+        ids, self._trashed, self._trashed_thumbs = self._trashed, [], []
         self.store.restore(ids)
         self.notice.finish()
         self.refresh()
@@ -425,6 +430,9 @@ class GalleryPanel(QWidget):
         self._trashed = []
         if self.store is not None:
             self.store.purge_trash()
+        for path in self._trashed_thumbs:
+            path.unlink(missing_ok=True)
+        self._trashed_thumbs = []
 
     def export_selected(self) -> None:
         chosen = self.selected()

@@ -302,11 +302,15 @@ def test_favourites_stay_and_delete_can_be_undone(qtbot, panel, folder, monkeypa
     assert len(grid.captures) == 7 and all(c.portrait.exists() for c in gone)
     assert not panel.notice.isVisible()
 
+    wait_for_faces(qtbot, panel)
     grid.select(0)
+    thumb = thumbnails.cache_path(grid.captures[0], thumbnails.bucket_for(grid.side))
+    assert thumb.exists()
     panel.delete_selected()
     trashed = folder / TRASH_DIR / gone[0].portrait.name
     assert trashed.exists()
     qtbot.waitUntil(lambda: not trashed.exists(), timeout=3000)  # undo over: gone for good
+    assert not thumb.exists()  # its cached thumbnail too
     assert not panel.notice.isVisible()
     panel.undo_delete()
     assert len(grid.captures) == 6
