@@ -4,6 +4,11 @@ with `live`, the live view with this run's strip of captures and the screen regi
 Run under a virtual X server (Debian: apt-get install xvfb libxcb-icccm4 libxcb-keysyms1):
 
     xvfb-run -s "-screen 0 1280x800x24" python assets/take_screenshots.py [live]
+    xvfb-run -s "-screen 0 1920x1080x24" python assets/take_screenshots.py --gallery
+
+live: the live view with a run's session strip, and the region picker.
+--gallery takes only the gallery and the viewer, at the screen's size, from real captures
+(the astronaut and the cameraman on a stage, found by MTCNN, portraits by the U-Net).
 
 It uses throw-away folders, enrols the astronaut (public domain, NASA) from scikit-image,
 plays a short video made from her photo, and grabs the window into assets/screenshots/.
@@ -225,6 +230,114 @@ def live_shots() -> int:
     return app.exec()
 
 
+def gallery_captures(folder: Path, detector, portraits) -> None:
+    """Real captures over three days and four watch runs: Eileen (the astronaut) and the
+    cameraman, each the leftmost on the stage of their own captures."""
+    import time as _time
+
+    from kpopcam.gui.gallery_bench import Shot, demo_people, real_captures
+
+    astronaut, cameraman = demo_people()
+    now, day = _time.time(), 86400
+    eileen = [Shot("Eileen", e, s, now - 60 - k * 40, "run-1", "concert.mp4", 300 + k * 90,
+                   k * 25) for k, (e, s) in enumerate([("happy", 0.94), ("happy", 0.88),
+                                                       ("surprise", 0.81), ("happy", 0.9),
+                                                       ("happy", 0.86)])]
+    eileen += [Shot("Eileen", "happy", 0.8 + k / 50, now - day - k * 60, "run-3", "fancam.mp4",
+                    k * 120, 60 - k * 20) for k in range(3)]
+    eileen += [Shot("Eileen", "neutral", 0.7, now - 3 * day, "run-4", "screen", 42, 10)]
+    real_captures(folder, eileen, detector, portraits, (astronaut, cameraman))
+    camera = [Shot("Cameraman", "neutral", 0.75 + k / 40, now - 3600 - k * 50, "run-2",
+                   "interview.mp4", 40 + k * 30, k * 30) for k in range(4)]
+    real_captures(folder, camera, detector, portraits, (cameraman, astronaut))
+
+
+def gallery_main() -> int:
+    """The gallery tab and the viewer, at the size of the screen."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from skimage import data
+
+    from kpopcam.captures import CaptureStore
+    from kpopcam.enrollment import enroll
+    from kpopcam.gui.main_window import GALLERY, MainWindow
+    from kpopcam.settings import Settings, data_dir
+    from kpopcam.stars import StarGallery
+    from kpopcam.vision.detector import MtcnnDetector
+    from kpopcam.vision.identity import make_embedder
+    from kpopcam.vision.portrait import PortraitMaker
+
+    OUT.mkdir(exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    screen = app.primaryScreen().size()
+    tag = f"{screen.width()}x{screen.height()}"
+    detector = MtcnnDetector(min_face_px=20)
+    folder = TMP / "captures"
+    gallery_captures(folder, detector, PortraitMaker())
+    with CaptureStore(folder) as store:
+        store.set_favourite(store.list()[1].id, True)
+    stars = StarGallery(data_dir() / "stars.sqlite")
+    embedder = make_embedder()
+    for name, rgb in (("Eileen", data.astronaut()),
+                      ("Cameraman", np.stack([data.camera()] * 3, -1))):
+        photo = TMP / f"{name}.jpg"
+        cv2.imwrite(str(photo), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        enroll(name, [str(photo)], detector, embedder, stars)
+    settings = Settings().updated({"capture": {"folder": str(folder)}})
+    settings.save()
+    window = MainWindow(settings, stars, loader=lambda s, g, progress: None)
+    window.progress.hide()
+    window.status_text.setText("Ready. Pick a source and press Start (space).")
+    window.move(0, 0)
+    window.resize(screen.width(), screen.height() - 30)
+    window.show()
+    window.show_tab(GALLERY)
+    panel = window.gallery_panel
+    state = {"step": "faces", "waited": 0}
+
+    def shot(widget, name: str) -> None:
+        path = OUT / name
+        widget.grab().save(str(path))
+        print("saved", path)
+        if "--root" in sys.argv:  # the whole X screen too, as a fan sees it
+            import subprocess
+
+            subprocess.run(["import", "-window", "root", str(TMP / f"root_{name}")], check=False)
+            print("saved", TMP / f"root_{name}")
+
+    def tick() -> None:
+        grid = panel.grid
+        state["waited"] += 1
+        if state["step"] == "faces" and (all(grid.has_thumbnail(grid.captures[i].id)
+                                             for i in grid.visible_range())
+                                         or state["waited"] > 400):
+            shot(window, f"gallery_{tag}.png")
+            grid.select(0)
+            panel.open_capture(0)
+            panel.viewer.resize(min(1200, screen.width() - 80), min(820, screen.height() - 80))
+            panel.viewer.move(40, 20)
+            state["step"] = "viewer"
+        elif state["step"] == "viewer" and panel.viewer.is_decoded():
+            panel.viewer.split.setValue(45)
+            QTimer.singleShot(500, lambda: (shot(panel.viewer, f"viewer_{tag}.png"),
+                                            state.update(step="zoom")))
+            state["step"] = "wait"
+        elif state["step"] == "zoom":
+            panel.viewer.canvas.zoom_by(2.0)
+            QTimer.singleShot(800, lambda: (shot(panel.viewer, f"viewer_zoomed_{tag}.png"),
+                                            app.quit()))
+            state["step"] = "done"
+        QTimer.singleShot(100, tick)
+
+    QTimer.singleShot(300, tick)
+    QTimer.singleShot(120_000, app.quit)  # never hang
+    code = app.exec()
+    stars.close()
+    return code
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT.parent))
-    sys.exit(live_shots() if sys.argv[1:] == ["live"] else main())
+    if sys.argv[1:] == ["live"]:
+        sys.exit(live_shots())
+    sys.exit(gallery_main() if "--gallery" in sys.argv else main())

@@ -30,6 +30,12 @@ def add_parser(subparsers) -> None:
                    help="play the video (made, or --video) again and again in the real window "
                    "and report frames shown, event-loop stalls over 100 ms, memory growth and "
                    "whether the window survived; the exit status is 1 if it did not")
+    p.add_argument("--gallery", action="store_true",
+                   help="measure the gallery instead: make 6 real captures (MTCNN, U-Net), fill "
+                   "an index of --captures from their files, open the real gallery, time the "
+                   "fill and scroll it top to bottom, reporting the longest event-loop stall")
+    p.add_argument("--captures", type=int, default=20_000,
+                   help="how many captures the --gallery index holds")
     p.add_argument("--json", action="store_true", help="end with one JSON line of all figures")
     p.set_defaults(run=run)
 
@@ -37,6 +43,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     if args.window:
         return run_window(args)
+    if args.gallery:
+        return run_gallery(args)
     from kpopcam.live.bench import BENCH_STAR, Scenario, demo_faces, run_bench
     from kpopcam.live.loading import load_face_models, load_portrait_maker, make_analyzer
     from kpopcam.live.trigger import CaptureRule
@@ -87,6 +95,19 @@ def run_window(args) -> int:
     if args.json:
         print(json.dumps(figures))
     return 0 if figures["survived"] else 1
+
+
+def run_gallery(args) -> int:
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from kpopcam.gui.gallery_bench import run_gallery_bench, summary
+
+    figures = run_gallery_bench(args.captures, say=lambda text: print(text, file=sys.stderr))
+    print(summary(figures))
+    if args.json:
+        print(json.dumps(figures))
+    return 0
 
 
 def _enrolled(rgb, models):

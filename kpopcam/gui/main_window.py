@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         self._session: dict[int, object] = {}  # capture id -> Capture, this run's
         self.controls = ControlPanel(settings)
         self.stars = StarsPanel(gallery, self.bridge)
-        self.gallery_panel = GalleryPanel(settings.capture.path)
+        self.gallery_panel = GalleryPanel(settings.capture.path, gallery)
         live_page = QWidget()
         live_layout = QHBoxLayout(live_page)
         live_layout.setContentsMargins(0, 0, 0, 0)
@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         b.failed.connect(self.show_error)
         b.cameras_found.connect(self._on_cameras)
         b.stars_changed.connect(lambda: c.set_stars(self.stars.names()))
+        b.stars_changed.connect(self.gallery_panel.refresh_stars)
         b.face_added.connect(lambda name: self.show_info(f"Face added to {name}."))
         c.start_stop.connect(self.toggle_running)
         c.rule_changed.connect(self._on_rule_changed)
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         self.live.face_clicked.connect(self._on_face_clicked)
         self.stars.message.connect(self._show)
         self.gallery_panel.message.connect(self._show)
+        self.gallery_panel.go_to_tab.connect(self.show_tab)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_running)
         for i, key in enumerate(("Ctrl+1", "Ctrl+2", "Ctrl+3")):
             QShortcut(QKeySequence(key), self, lambda i=i: self.show_tab(i))
@@ -351,6 +353,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_choices()
+        self.gallery_panel.finish_pending()
         self.hide()  # gone for the fan at once, while models still loading are waited for
         self.bridge.shutdown()
         self.bridge.wait_for_tasks()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from kpopcam.captures import Capture, CaptureError, CaptureStore
+from kpopcam.captures import Capture, CaptureError, CaptureStore, new_session_id
 from kpopcam.live.analysis import Analysis, FrameAnalyzer
 from kpopcam.live.sources import Frame, FrameSource
 from kpopcam.live.trigger import Fire
@@ -92,6 +92,7 @@ class Engine:
         self.on_frame, self.on_analysis, self.on_capture = on_frame, on_analysis, on_capture
         self.on_capture_error = on_capture_error
         self.stats = EngineStats()
+        self.session = new_session_id()  # stamped on every capture of this run
         # every_frame: batch work (a file read as fast as it decodes): the source waits for
         # the analysis to take each frame, so none is dropped and they are analysed in order
         self.every_frame = every_frame
@@ -256,7 +257,8 @@ class Engine:
             return None
         portrait = self.portraits.render(rgb, best.face) if self.portraits else rgb
         return self.store.save(rgb, portrait, fire.star, fire.emotion, best.score,
-                               self.source.name, best.frame_number, face_box=best.face.box)
+                               self.source.name, best.frame_number, face_box=best.face.box,
+                               session=self.session)
 
 
 class RecentCaptures:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from kpopcam.gui.controls import PICK_FILE
 from kpopcam.gui.main_window import GALLERY, STARS
@@ -83,35 +83,37 @@ def test_fan_enrols_watches_a_video_and_keeps_a_portrait(qtbot, make_window, mon
         assert window.gallery.stars()[0].face_count == 2
 
     # a capture appears: flash, toast, gallery; the run ends with the video
-    qtbot.waitUntil(lambda: window.gallery_panel.model.rowCount() >= 1, timeout=30000)
+    qtbot.waitUntil(lambda: len(window.gallery_panel.grid.captures) >= 1, timeout=30000)
     assert window.live.toast_text == f"Saved: {STAR} · happy"
     qtbot.waitUntil(lambda: not window.bridge.is_running, timeout=15000)
     assert window.controls.start_button.text().endswith("Start")
     assert "capture" in window.status_text.text()
 
-    # the gallery, by keyboard: filter by star, open, switch, delete
+    # the gallery, by keyboard: filter by star, open, switch, delete (and undo)
     window.show_tab(GALLERY)
     panel = window.gallery_panel
-    panel.star.setCurrentIndex(panel.star.findData(STAR))
-    assert panel.model.rowCount() >= 1
+    assert panel.set_star(STAR)
+    assert len(panel.grid.captures) >= 1
+    runs = {c.session for c in panel.grid.captures}
+    assert len(runs) == 1 and None not in runs  # the run stamped each of its captures
     panel.emotion.setCurrentIndex(panel.emotion.findData("sad"))
-    assert panel.model.rowCount() == 0
+    assert len(panel.grid.captures) == 0
     panel.emotion.setCurrentIndex(0)
-    count = panel.model.rowCount()
-    capture = panel.model.captures[0]
-    qtbot.waitUntil(lambda: panel.model.has_thumbnail(capture.id), timeout=5000)
-    panel.view.setCurrentIndex(panel.model.index(0))
-    qtbot.keyClick(panel.view, Qt.Key.Key_Return)
+    count = len(panel.grid.captures)
+    capture = panel.grid.captures[0]
+    qtbot.waitUntil(lambda: panel.grid.has_thumbnail(capture.id), timeout=5000)
+    panel.grid.select(0)
+    qtbot.keyClick(panel.grid, Qt.Key.Key_Return)
     viewer = panel.viewer
     assert viewer.isVisible() and viewer.showing_portrait
     qtbot.mouseClick(viewer.toggle, Qt.MouseButton.LeftButton)
     assert not viewer.showing_portrait
     viewer.accept()
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
-    assert panel.model.rowCount() == count - 1
+    assert len(panel.grid.captures) == count - 1
     assert not capture.portrait.exists() and not capture.original.exists()
+    qtbot.mouseClick(panel.notice.action, Qt.MouseButton.LeftButton)  # Undo
+    assert len(panel.grid.captures) == count and capture.portrait.exists()
 
 
 def _centre(window, face):
