@@ -370,6 +370,13 @@ class GalleryPanel(QWidget):
         self.viewer.finished.connect(lambda _r: self.grid.setFocus())
         self.viewer.open()
 
+    def open_capture_id(self, capture_id: int) -> bool:
+        """The viewer on this capture among the grid's; False if the grid does not show it."""
+        index = self.grid.captures.index_of(capture_id)
+        if index >= 0:
+            self.open_capture(index)
+        return index >= 0
+
     def toggle_favourite(self) -> None:
         chosen = self.selected()
         if chosen:

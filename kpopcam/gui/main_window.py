@@ -203,7 +203,10 @@ class MainWindow(QMainWindow):
         self.strip.add(capture, face)
 
     def open_capture(self, capture_id: int) -> None:
-        """Show a capture of this run. Today: the portrait file in the system's viewer."""
+        """Show a capture of this run in the gallery's viewer (next and previous page through
+        the gallery); one the gallery's filters hide opens in the system's image viewer."""
+        if self.gallery_panel.open_capture_id(capture_id):
+            return
         capture = self._session.get(capture_id)
         if capture is None:
             from kpopcam.captures import CaptureStore

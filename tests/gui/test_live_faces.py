@@ -67,11 +67,15 @@ def test_add_a_face_then_see_and_open_this_runs_captures(qtbot, make_window, mon
     assert not item.icon().isNull() and item.text().count(":") == 2  # 21:04:05
     assert window.strip.isVisible()
 
+    # clicking it opens the gallery's viewer on that capture
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     rect = window.strip.visualItemRect(item)
     qtbot.mouseClick(window.strip.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert [u.toLocalFile() for u in opened] == [str(capture.portrait)]
+    viewer = window.gallery_panel.viewer
+    assert viewer is not None and viewer.isVisible() and opened == []
+    assert viewer.captures[viewer.index].id == capture.id
+    viewer.close()
 
     # a new run has a strip of its own
     qtbot.waitUntil(lambda: not window.bridge.is_running, timeout=30000)
