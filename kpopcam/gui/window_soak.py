@@ -235,7 +235,8 @@ def soak_window(video: Path, minutes: float, config: Path, star_photos: list[Pat
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = Settings.load(config)
     gallery = StarGallery(config.with_name("stars.sqlite"), embedder=settings.identity.weights,
-                          threshold=settings.identity.threshold)
+                          threshold=settings.identity.match_threshold,
+                          margin=settings.identity.match_margin)
     window = MainWindow(settings, gallery, config)
     window.show()
     soak = WindowSoak(window, video, minutes * 60, star_photos)
