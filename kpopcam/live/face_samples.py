@@ -15,7 +15,8 @@ SHARP_HALF = 40.0  # Laplacian variance (64 px face) at which sharpness counts h
 MIN_QUALITY = 0.02
 ALBUM_SIZE = 5  # distinct looks a track keeps for enrolment
 DISTINCT_POSE = 0.15  # yaw or pitch apart by this much is another pose ...
-DISTINCT_LOOK = 0.85  # ... or embeddings less alike than this another look
+DISTINCT_LOOK = 0.85  # ... or embeddings less alike than this another look ...
+DISTINCT_SIZE = 1.5  # ... or a face this many times wider (a close-up and a far shot)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,14 @@ class FaceSample:
     quality: float
     pose: Pose
     frame_number: int
+    width: float  # of the face, in frame pixels
     crop: GalleryCrop | None = None
+
+    def unlike(self, other: FaceSample) -> bool:
+        """Another pose, look or distance than `other`: worth enrolling beside it."""
+        sizes = sorted((max(self.width, 1.0), max(other.width, 1.0)))
+        return (self.pose.far_from(other.pose) or sizes[1] / sizes[0] >= DISTINCT_SIZE
+                or float(self.embedding @ other.embedding) < DISTINCT_LOOK)
 
 
 def pose_of(face: Face) -> Pose:
@@ -74,11 +82,10 @@ def pooled(embeddings: list[np.ndarray], qualities: list[float]) -> np.ndarray:
 
 
 def distinct(samples: list[FaceSample], n: int = ALBUM_SIZE) -> list[FaceSample]:
-    """Up to n samples, best first, each another pose or look than those before it."""
+    """Up to n samples, best first, each another pose, look or distance than those before."""
     kept: list[FaceSample] = []
     for s in sorted(samples, key=lambda s: s.quality, reverse=True):
-        if all(s.pose.far_from(k.pose) or float(s.embedding @ k.embedding) < DISTINCT_LOOK
-               for k in kept):
+        if all(s.unlike(k) for k in kept):
             kept.append(s)
         if len(kept) == n:
             break
@@ -94,7 +101,7 @@ def album_with(album: tuple[FaceSample, ...], candidate: FaceSample, rgb_of,
         return album
     rgb, face = rgb_of()
     with_crop = FaceSample(candidate.embedding, candidate.quality, candidate.pose,
-                           candidate.frame_number, make_crop(rgb, face))
+                           candidate.frame_number, candidate.width, make_crop(rgb, face))
     return tuple(with_crop if s is candidate else s for s in kept)
 
 
@@ -102,4 +109,5 @@ def sample(embedding: np.ndarray, face: Face, sharpness: float, frame_number: in
     vector = np.asarray(embedding, np.float32).reshape(-1)
     vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
     vector.setflags(write=False)
-    return FaceSample(vector, face_quality(sharpness, face), pose_of(face), frame_number)
+    return FaceSample(vector, face_quality(sharpness, face), pose_of(face), frame_number,
+                      face.width)
