@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kpopcam.enrollment import thumbnail_jpeg
+from kpopcam.enrollment import looks_as_faces
 from kpopcam.live.analysis import distinct_faces, face_sharpness
 from kpopcam.live.face_samples import FaceSample, album_with, distinct, pooled, sample
 from kpopcam.live.shots import ShotChangeDetector
@@ -118,13 +118,7 @@ def choose(people: list[Person], gallery: StarGallery, name: str) -> Choice:
 def enrolled_faces(person: Person, video: Path, embedder, flip: bool = True,
                    n: int = FACES_PER_STAR) -> list[EnrolledFace]:
     """The person's best distinct looks as the gallery keeps them, embedded as photos are."""
-    faces = []
-    for look in person.best_faces(n):
-        rgb = look.crop.rgb()
-        embedding = embedder.embed_faces(rgb, [look.crop.face], flip=flip)[0]
-        faces.append(EnrolledFace(np.asarray(embedding), f"{video.name} frame {look.frame_number}",
-                                  thumbnail_jpeg(rgb, look.crop.face), look.crop))
-    return faces
+    return looks_as_faces(person.best_faces(n), video.name, embedder, flip)
 
 
 def contact_sheet(faces: list[EnrolledFace]) -> bytes:

@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
                              "Add this face to which star? (type a new name or pick one)",
                              suggestion)
         if name:
-            self.bridge.add_live_face(name, face.box)
+            self.bridge.add_live_face(name, face.box, face.album)
 
     # -- loading and sources -------------------------------------------------------------------
 

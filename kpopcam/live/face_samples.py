@@ -14,9 +14,8 @@ FULL_SIZE_PX = 80.0  # faces this wide and wider count as fully big enough
 SHARP_HALF = 40.0  # Laplacian variance (64 px face) at which sharpness counts half
 MIN_QUALITY = 0.02
 ALBUM_SIZE = 5  # distinct looks a track keeps for enrolment
-DISTINCT_POSE = 0.15  # yaw or pitch apart by this much is another pose ...
-DISTINCT_LOOK = 0.85  # ... or embeddings less alike than this another look ...
-DISTINCT_SIZE = 1.5  # ... or a face this many times wider (a close-up and a far shot)
+POSE_STEP = 0.15  # yaw or pitch apart by this much is another pose ...
+SIZE_STEP = 1.5  # ... and a face this many times wider another distance (close-up, far shot)
 
 
 @dataclass(frozen=True)
@@ -28,9 +27,6 @@ class Pose:
     yaw: float
     pitch: float
 
-    def far_from(self, other: Pose) -> bool:
-        return (abs(self.yaw - other.yaw) >= DISTINCT_POSE
-                or abs(self.pitch - other.pitch) >= DISTINCT_POSE)
 
 
 FRONTAL = Pose(0.0, 0.5)
@@ -48,11 +44,13 @@ class FaceSample:
     width: float  # of the face, in frame pixels
     crop: GalleryCrop | None = None
 
-    def unlike(self, other: FaceSample) -> bool:
-        """Another pose, look or distance than `other`: worth enrolling beside it."""
-        sizes = sorted((max(self.width, 1.0), max(other.width, 1.0)))
-        return (self.pose.far_from(other.pose) or sizes[1] / sizes[0] >= DISTINCT_SIZE
-                or float(self.embedding @ other.embedding) < DISTINCT_LOOK)
+    @property
+    def kind(self) -> tuple[int, int, int]:
+        """Which pose and distance this look is: looks of one kind are alike for enrolment.
+        Fixed steps rather than distances between looks, so that a run of slightly nearer
+        looks can never crowd out the far one."""
+        return (round(self.pose.yaw / POSE_STEP), round((self.pose.pitch - 0.5) / POSE_STEP),
+                int(np.floor(np.log(max(self.width, 1.0)) / np.log(SIZE_STEP))))
 
 
 def pose_of(face: Face) -> Pose:
@@ -82,14 +80,12 @@ def pooled(embeddings: list[np.ndarray], qualities: list[float]) -> np.ndarray:
 
 
 def distinct(samples: list[FaceSample], n: int = ALBUM_SIZE) -> list[FaceSample]:
-    """Up to n samples, best first, each another pose, look or distance than those before."""
-    kept: list[FaceSample] = []
-    for s in sorted(samples, key=lambda s: s.quality, reverse=True):
-        if all(s.unlike(k) for k in kept):
-            kept.append(s)
-        if len(kept) == n:
-            break
-    return kept
+    """Up to n samples, best first: the best look of each pose and distance."""
+    best: dict[tuple[int, int, int], FaceSample] = {}
+    for s in samples:
+        if s.kind not in best or s.quality > best[s.kind].quality:
+            best[s.kind] = s
+    return sorted(best.values(), key=lambda s: s.quality, reverse=True)[:n]
 
 
 def album_with(album: tuple[FaceSample, ...], candidate: FaceSample, rgb_of,
