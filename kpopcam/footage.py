@@ -36,7 +36,7 @@ class FootageError(ValueError):
     """A video that cannot give the star's faces; the message says why for a fan."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Person:
     """The looks of one person in a video, gathered from one or more tracks (shots)."""
 
