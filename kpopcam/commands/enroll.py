@@ -107,6 +107,9 @@ def _enroll_video(args, video: Path, gallery) -> int:
     from kpopcam.vision.detector import photo_detector
 
     settings = args.settings
+    if args.person is not None and gallery.find(args.name) is not None:
+        return fail(f"{args.name} is enrolled: the person who looks like her is taken "
+                    "(--person is for a new star)", 2)
     detector, embedder = photo_detector(settings), make_embedder(settings)
     with tqdm(desc=f"finding faces in {video.name}", unit="frame") as bar:
         def progress(done: int, total: int) -> None:
@@ -118,9 +121,6 @@ def _enroll_video(args, video: Path, gallery) -> int:
     choice = choose(people, gallery, args.name)
     person = choice.person
     if args.person is not None:
-        if choice.matched is not None:
-            return fail(f"{args.name} is enrolled: the person who looks like her is taken "
-                        "(--person is for a new star)", 2)
         if not 1 <= args.person <= len(people):
             raise FootageError(f"--person {args.person}: the video shows {len(people)} "
                                "people (1 is the most seen)")
