@@ -146,7 +146,7 @@ def _say_who(name, video, people, person, choice) -> None:
         for i, p in enumerate(people, 1):
             if p is person or p is people[0] or p in choice.others:
                 taken = "  <- taken" if p is person else ""
-                print(f"  person {i}: {p.looks} looks in {p.shots} shot(s), first at frame "
+                print(f"  person {i}: seen on {p.looks} sampled frames, first at frame "
                       f"{p.first_frame}{taken}")
         print(f"if the sheet shows someone else: kpopcam stars remove {name}, then enrol "
               "again with --person N")
