@@ -75,6 +75,18 @@ def enroll_frame_face(name: str, rgb: np.ndarray, box, photo: str, detector: Fac
     return face
 
 
+def looks_as_faces(looks, source: str, embedder, flip: bool = True) -> list[EnrolledFace]:
+    """Looks at a face in video frames (FaceSample with a crop) as the gallery keeps faces,
+    embedded from their crops as photos are (the live engine may embed without the flip)."""
+    faces = []
+    for look in looks:
+        rgb = look.crop.rgb()
+        embedding = embedder.embed_faces(rgb, [look.crop.face], flip=flip)[0]
+        faces.append(EnrolledFace(np.asarray(embedding), f"{source} frame {look.frame_number}",
+                                  thumbnail_jpeg(rgb, look.crop.face), look.crop))
+    return faces
+
+
 def enroll(
     name: str,
     photos: Iterable[Path],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kpopcam.settings import IDENTITY_THRESHOLDS
+from kpopcam.settings import IDENTITY_MARGINS, IDENTITY_THRESHOLDS
 from kpopcam.types import StarMatch
 from kpopcam.vision.gallery_crop import GalleryCrop, crop_of_thumbnail, read_crop
 
@@ -101,10 +101,12 @@ class StarGallery:
     """
 
     def __init__(self, path: str | Path, embedder: str = "casia-webface",
-                 threshold: float | None = None):
-        """threshold: None for the embedder's own calibrated one (IDENTITY_THRESHOLDS)."""
+                 threshold: float | None = None, margin: float | None = None):
+        """threshold, margin: None for the embedder's own calibrated ones (IDENTITY_THRESHOLDS,
+        IDENTITY_MARGINS)."""
         self.path = Path(path)
         self.threshold = IDENTITY_THRESHOLDS[embedder] if threshold is None else threshold
+        self.margin = IDENTITY_MARGINS[embedder] if margin is None else margin
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = _connect(self.path)
@@ -193,21 +195,29 @@ class StarGallery:
     # -- matching ----------------------------------------------------------------------------
 
     def match(self, embedding: np.ndarray) -> StarMatch:
-        """The enrolled star this face is, or StarMatch(None, similarity) for an unknown face."""
+        """The enrolled star this face is, or StarMatch(None, similarity) for an unknown face:
+        below the threshold, or not `margin` ahead of the second most alike star."""
+        similarities = self.similarities(embedding)
+        if not similarities:
+            return StarMatch(None, 0.0)
+        ranked = sorted(similarities.items(), key=lambda kv: kv[1], reverse=True)
+        name, similarity = ranked[0]
+        lead = similarity - ranked[1][1] if len(ranked) > 1 else 1.0
+        known = similarity >= self.threshold and lead >= self.margin
+        return StarMatch(name if known else None, similarity)
+
+    def similarities(self, embedding: np.ndarray) -> dict[str, float]:
+        """Cosine similarity of a face to each enrolled star's centroid."""
         snapshot = self._centroids or self._load_centroids()
         if not snapshot.names:
-            return StarMatch(None, 0.0)
+            return {}
         vector = _unit(np.asarray(embedding, dtype=np.float32).reshape(-1))
         if vector.size != snapshot.matrix.shape[1]:
             raise GalleryError(
                 f"an embedding of {vector.size} values cannot be matched against this "
                 f"gallery's {snapshot.matrix.shape[1]}-value ones ({self.embedder})"
             )
-        similarities = snapshot.matrix @ vector
-        best = int(np.argmax(similarities))
-        similarity = float(similarities[best])
-        name = snapshot.names[best] if similarity >= self.threshold else None
-        return StarMatch(name, similarity)
+        return dict(zip(snapshot.names, (snapshot.matrix @ vector).tolist(), strict=True))
 
     def _load_centroids(self) -> _Centroids:
         with self._lock:

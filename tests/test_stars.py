@@ -41,6 +41,22 @@ def test_match_names_the_closest_star_and_rejects_strangers(gallery, directions)
     assert unknown.name is None and not unknown.known
 
 
+def test_a_face_between_two_stars_is_named_only_with_a_clear_lead(tmp_path, directions):
+    """Half-way between two look-alike stars, a face is unknown at a margin of 0.1; a face
+    closer to one of them by more than that is still named."""
+    (lisa, jennie, _), rng = directions
+    path = tmp_path / "margin.sqlite"
+    with StarGallery(path, threshold=0.5, margin=0.1) as g:
+        g.add_faces("Lisa", faces_near(lisa, 3, rng))
+        g.add_faces("Jennie", faces_near(jennie, 3, rng))
+        between = lisa + jennie
+        assert g.similarities(between)["Lisa"] > 0.5  # over the threshold for both
+        assert g.match(between).name is None
+        assert g.match(lisa + 0.5 * jennie).name == "Lisa"
+    with StarGallery(path, threshold=0.5, margin=0.0) as g:
+        assert g.match(between).name in ("Lisa", "Jennie")
+
+
 def test_hangul_typed_decomposed_is_the_same_star(gallery, directions):
     (lisa, _, _), rng = directions
     decomposed = unicodedata.normalize("NFD", "리사")

@@ -110,7 +110,8 @@ def enrol_stars(clip: Clip, settings, detector, embedder, path: Path):
     from kpopcam.stars import StarGallery
 
     gallery = StarGallery(path, embedder=settings.identity.weights,
-                          threshold=settings.identity.match_threshold)
+                          threshold=settings.identity.match_threshold,
+                          margin=settings.identity.match_margin)
     for folder in sorted(p for p in clip.enrol.iterdir() if p.is_dir()) if clip.enrol else []:
         report = enroll(folder.name, photos_in([folder]), detector, embedder, gallery,
                         flip=settings.identity.flip)

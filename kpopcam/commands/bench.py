@@ -61,7 +61,7 @@ def run(args) -> int:
             # a given video is watched for the fan's own stars; generated ones for the astronaut
             gallery = open_gallery(args) if args.video else StarGallery(
                 Path(tmp) / "stars.sqlite", settings.identity.weights,
-                settings.identity.match_threshold)
+                settings.identity.match_threshold, settings.identity.match_margin)
             say("loading models...")
             models = load_face_models(settings, gallery)
             portraits = load_portrait_maker(settings)

@@ -28,10 +28,12 @@ def open_gallery(args) -> StarGallery:
     try:
         try:
             return StarGallery(path, embedder=identity.weights,
-                               threshold=identity.match_threshold)
+                               threshold=identity.match_threshold,
+                               margin=identity.match_margin)
         except GalleryNeedsMigration as needed:
             migrate(needed, make_embedder(settings), flip=identity.flip)
-        return StarGallery(path, embedder=identity.weights, threshold=identity.match_threshold)
+        return StarGallery(path, embedder=identity.weights, threshold=identity.match_threshold,
+                               margin=identity.match_margin)
     except sqlite3.Error as exc:
         raise GalleryError(f"the star gallery {path} cannot be opened: it is not a kpopcam "
                            f"gallery, or it is damaged ({exc})") from exc

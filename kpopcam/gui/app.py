@@ -74,7 +74,8 @@ def open_gallery_or_stand_in(path, settings: Settings):
     except GalleryError as exc:
         stand_in = StarGallery(Path(tempfile.mkdtemp(prefix="kpopcam-")) / "stars.sqlite",
                                embedder=settings.identity.weights,
-                               threshold=settings.identity.match_threshold)
+                               threshold=settings.identity.match_threshold,
+                               margin=settings.identity.match_margin)
         return stand_in, exc
 
 

@@ -99,6 +99,7 @@ class EngineBridge(QObject):
     enrol_progress = Signal(int, int, str)
     enrolled = Signal(str, object)  # star name, EnrolReport
     face_added = Signal(str)
+    faces_added = Signal(str, int)  # star name, how many of the face's looks were added
     stars_changed = Signal()
 
     def __init__(self, settings: Settings, gallery: StarGallery, workers,
@@ -116,6 +117,7 @@ class EngineBridge(QObject):
         self._latest_image: QImage | None = None
         self._latest_frame = None  # kpopcam.live.sources.Frame
         self._recent_frames: deque = deque(maxlen=RECENT_FRAMES)  # the same owned Frames
+        self._latest_analysis = None  # kpopcam.live.analysis.Analysis
         self._frame_pending = False
         self._latest_ms: float = 0.0
         self._faces = 0
@@ -326,6 +328,8 @@ class EngineBridge(QObject):
             self.frame_ready.emit()
 
     def _on_analysis(self, analysis) -> None:
+        with self._slot_lock:
+            self._latest_analysis = analysis
         self._latest_ms = sum(analysis.stage_ms.values())
         self._faces = len(analysis.faces)
         self.analysed.emit(analysis)
@@ -388,31 +392,42 @@ class EngineBridge(QObject):
         return cancel
 
     def add_live_face(self, name: str, box: tuple[float, float, float, float],
-                      frame=None) -> None:
+                      frame=None, looks: tuple = ()) -> None:
         """Add the face at `box` of `frame` (by default the frame on screen) to the star
-        `name` (made if new)."""
+        `name` (made if new): the best distinct looks its track has had (several poses:
+        `looks`, the clicked report's album, else the album of the face at `box` now), or
+        the frame's face when the track has none yet."""
         if frame is None:
             frame = self.latest_frame()
-        if frame is None:
+        with self._slot_lock:
+            analysis = self._latest_analysis
+        looks = tuple(looks) or _looks_at(analysis, box)
+        if frame is None and not looks:
             return
-        image = frame.image.copy()  # an owned copy for the pool thread
+        image = None if looks else frame.image.copy()  # an owned copy for the pool thread
+        number = frame.number if frame is not None else 0
         source = self.engine.source.name if self.engine else "live"
+        flip = self.settings.identity.flip
 
         def work(_progress):
-            import cv2
-
-            from kpopcam.enrollment import enroll_frame_face
+            from kpopcam.enrollment import enroll_frame_face, looks_as_faces
 
             models = self._wait_for_models()
-            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            enroll_frame_face(name, rgb, box, f"{source} frame {frame.number}",
-                              models.photo_detector, models.face_models.embedder,
-                              self.gallery, flip=self.settings.identity.flip)
-            return name
+            embedder = models.face_models.embedder
+            if looks:
+                return self.gallery.add_faces(name, looks_as_faces(looks, source, embedder,
+                                                                   flip))
+            import cv2
 
-        def done(added):
+            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            enroll_frame_face(name, rgb, box, f"{source} frame {number}",
+                              models.photo_detector, embedder, self.gallery, flip=flip)
+            return 1
+
+        def done(count):
             self.stars_changed.emit()
-            self.face_added.emit(added)
+            self.face_added.emit(name)
+            self.faces_added.emit(name, count)
 
         self.workers.submit(work, done=done, failed=lambda m, d: self.failed.emit(
             f"The face could not be added to {name}: {m}", d))
@@ -448,6 +463,16 @@ def face_of_capture(capture) -> QImage | None:
         return None
     h, w = face.shape[:2]
     return QImage(face.data, w, h, face.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def _looks_at(analysis, box) -> tuple:
+    """The album of the reported face at `box` (the one it overlaps most), or ()."""
+    if analysis is None:
+        return ()
+    from kpopcam.types import iou
+
+    best = max(analysis.faces, key=lambda f: iou(f.box, box), default=None)
+    return best.album if best is not None and iou(best.box, box) >= 0.5 else ()
 
 
 def read_thumbnail(path: Path, side: int) -> QImage:

@@ -244,7 +244,7 @@ class MainWindow(QMainWindow):
         dialog = self.add_face_dialog = AddFaceDialog(face_crop(frame.image, face.box), stars,
                                                       face.star or "", self)
         dialog.accepted.connect(lambda: self.bridge.add_live_face(
-            dialog.star_name(), face.box, frame) if dialog.star_name() else None)
+            dialog.star_name(), face.box, frame, face.album) if dialog.star_name() else None)
         if not self.playback.paused and self.playback.pause_button.isEnabled():
             self._on_pause(True)
             dialog.finished.connect(lambda _result: self._on_pause(False)

@@ -246,7 +246,8 @@ def soak_window(video: Path, minutes: float, config: Path, star_photos: list[Pat
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = Settings.load(config)
     gallery = StarGallery(config.with_name("stars.sqlite"), embedder=settings.identity.weights,
-                          threshold=settings.identity.match_threshold)
+                          threshold=settings.identity.match_threshold,
+                          margin=settings.identity.match_margin)
     window = MainWindow(settings, gallery, config)
     window.show()
     soak = WindowSoak(window, video, minutes * 60, star_photos)
@@ -332,9 +333,10 @@ def summary(f: dict) -> str:
         return "met" if ok else "MISSED"
 
     shown = 100 * f["frames_shown"] / max(1, f["source_frames"])
+    ready = f.get("ready_s")
     return "\n".join([
-        f"window ready (models loaded) {f['ready_s']} s after it was launched (target "
-        f"{TARGET_READY_S} s) {verdict(f['ready_s'] is not None and f['ready_s'] <= TARGET_READY_S)}",
+        f"window ready (models loaded) {ready} s after it was launched (target "
+        f"{TARGET_READY_S} s) {verdict(ready is not None and ready <= TARGET_READY_S)}",
         f"survived: yes ({f['seconds'] / 60:.1f} min of {f['video']}, {f['runs']} run(s); "
         f"PySide6 {f['pyside6']}, Python {f['python']})",
         f"frames shown: {f['frames_shown']} of {f['source_frames']} source frames "

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from kpopcam.live.face_samples import FaceSample, album_with, sample
 from kpopcam.live.shots import ShotChangeDetector
 from kpopcam.live.sources import Frame
 from kpopcam.live.tracker import FaceTracker, Track
@@ -29,6 +30,7 @@ class TrackReport:
     emotions: tuple[float, ...]  # smoothed probabilities in EMOTIONS order
     is_target: bool  # the chosen star
     hold: float | None  # 0..1 while the target holds the emotion, else None
+    album: tuple[FaceSample, ...] = ()  # its best distinct looks so far, for "add this face"
 
     @property
     def emotion(self) -> str:
@@ -71,6 +73,7 @@ class _Detection:
     image: np.ndarray
     timestamp: float
     ms: float
+    frame_number: int
 
 
 class FrameAnalyzer:
@@ -129,7 +132,8 @@ class FrameAnalyzer:
             with _timed(stage, "identify"):
                 tracks = self.tracker.update(detection.faces, detection.timestamp)
                 # recognition needs real landmarks: only on the frame the faces were found on
-                self._identify(detection.image, detection.faces, tracks, detection.timestamp)
+                self._identify(detection.image, detection.faces, tracks, detection.timestamp,
+                               detection.frame_number)
         if detection is not None and detection.timestamp == now:
             faces = detection.faces
         else:
@@ -184,7 +188,8 @@ class FrameAnalyzer:
             self._pending = self._pool.submit(_detect, self.models.detector, frame)
         return finished
 
-    def _identify(self, image, faces, tracks: list[Track], now: float) -> None:
+    def _identify(self, image, faces, tracks: list[Track], now: float,
+                  frame_number: int) -> None:
         """New faces are recognised at once; known ones are refreshed one a frame, so that the
         cost of recognition is spread out instead of landing on one frame."""
         due = [i for i, t in enumerate(tracks) if self.tracker.needs_identity(t, now)]
@@ -195,11 +200,14 @@ class FrameAnalyzer:
         embeddings = self.models.embedder.embed_faces(rgb, [faces[i] for i in todo],
                                                       flip=self.models.flip)
         for i, embedding in zip(todo, embeddings, strict=True):
-            track = tracks[i]
+            track, face = tracks[i], faces[i]
             if not track.looks_like(embedding, self.models.same_person_line()):
                 track.forget_identity()
                 self.trigger.end_moment(track.id)
-            track.add_vote(self.models.gallery.match(embedding), now, embedding)
+            look = sample(embedding, face, face_sharpness(image, face), frame_number)
+            identity = track.add_look(look.embedding, look.quality)
+            track.add_vote(self.models.gallery.match(identity), now)
+            track.album = album_with(track.album, look, lambda f=face: (rgb, f))
 
     def _candidates(self, frame: Frame, tracks, readings) -> dict[int, Candidate]:
         """This frame as a candidate picture for each track of the chosen star."""
@@ -218,7 +226,8 @@ class FrameAnalyzer:
             (0.0,) * len(EMOTIONS))
         star = track.star
         return TrackReport(track.id, track.face.box, star, track.similarity, emotions,
-                          self.rule.wants(star), self.trigger.hold_progress(track.id, now))
+                          self.rule.wants(star), self.trigger.hold_progress(track.id, now),
+                          track.album)
 
 
 DUPLICATE_IOU = 0.3  # two detections overlapping this much are one face found twice
@@ -227,7 +236,8 @@ DUPLICATE_IOU = 0.3  # two detections overlapping this much are one face found t
 def _detect(detector, frame: Frame) -> _Detection:
     start = time.perf_counter()
     faces = distinct_faces(detector.detect(frame.image, color="bgr"))
-    return _Detection(faces, frame.image, frame.timestamp, (time.perf_counter() - start) * 1000)
+    return _Detection(faces, frame.image, frame.timestamp, (time.perf_counter() - start) * 1000,
+                      frame.number)
 
 
 def distinct_faces(faces: list[Face]) -> list[Face]:

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kpopcam.live.face_samples import FaceSample, pooled
 from kpopcam.types import EMOTIONS, Face, StarMatch, iou
 
 MIN_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
 MAX_MISSED_S = 0.7  # a track not seen for this long is dropped
 REFRESH_IDENTITY_S = 2.0  # a recognised track is embedded again this often
-REFRESH_UNKNOWN_S = 0.3  # an unrecognised one sooner: its first look may have been a bad frame
+REFRESH_UNKNOWN_S = 0.3  # an unconfirmed one sooner: its first look may have been a bad frame
+CONFIRM_VOTES = 3  # a track's name is confirmed once this many looks agree on it
 MAX_VOTES = 15
 
 
@@ -30,6 +32,8 @@ class Track:
     last_embedded: float = float("-inf")
     emotion: np.ndarray | None = None  # smoothed probabilities in EMOTIONS order
     embeddings: list[np.ndarray] = field(default_factory=list)  # unit vectors, newest last
+    qualities: list[float] = field(default_factory=list)  # how good each of those looks was
+    album: tuple[FaceSample, ...] = ()  # its best distinct looks, for "add this face"
     usual_eyes: float | None = None  # a running average of how open this face's eyes are
 
     def eyes_relative(self, openness: float | None) -> float:
@@ -56,11 +60,24 @@ class Track:
         sims = [v.similarity for v in self.votes if v.name == self.star]
         return float(np.mean(sims)) if sims else 0.0
 
+    @property
+    def confirmed(self) -> bool:
+        """Named, and by enough looks that it is not one lucky frame."""
+        star = self.star
+        return star is not None and sum(v.name == star for v in self.votes) >= CONFIRM_VOTES
+
+    def add_look(self, embedding: np.ndarray, quality: float = 1.0) -> np.ndarray:
+        """Keeps a new embedding of this face; returns the track's identity embedding: its
+        recent looks averaged, the big, sharp, frontal ones weighing most."""
+        self.embeddings = [*self.embeddings, _unit(embedding)][-MAX_VOTES:]
+        self.qualities = [*self.qualities, float(quality)][-MAX_VOTES:]
+        return pooled(self.embeddings, self.qualities)
+
     def add_vote(self, match: StarMatch, now: float, embedding: np.ndarray | None = None) -> None:
         self.votes = [*self.votes, match][-MAX_VOTES:]
         self.last_embedded = now
         if embedding is not None:
-            self.embeddings = [*self.embeddings, _unit(embedding)][-MAX_VOTES:]
+            self.add_look(embedding)
 
     def looks_like(self, embedding: np.ndarray, min_similarity: float) -> bool:
         """Whether a new embedding is still the person this track has been (True while the
@@ -72,7 +89,8 @@ class Track:
 
     def forget_identity(self) -> None:
         """Someone else is here now: no name, no vote, no emotion carries over."""
-        self.votes, self.embeddings, self.emotion = [], [], None
+        self.votes, self.embeddings, self.qualities, self.emotion = [], [], [], None
+        self.album = ()
         self.last_embedded = float("-inf")
 
     def smooth_emotion(self, probabilities: np.ndarray, weight: float) -> None:
@@ -127,9 +145,9 @@ class FaceTracker:
         return faces
 
     def needs_identity(self, track: Track, now: float) -> bool:
-        """Embed a track when it starts, again soon while it is unknown, and every
-        refresh_identity_s once it is recognised."""
-        wait = self.refresh_identity_s if track.star else REFRESH_UNKNOWN_S
+        """Embed a track when it starts, again soon while its name is unconfirmed, and every
+        refresh_identity_s once it is."""
+        wait = self.refresh_identity_s if track.confirmed else REFRESH_UNKNOWN_S
         return now - track.last_embedded >= wait
 
     def _start(self, face: Face, now: float, detected: bool) -> Track:
