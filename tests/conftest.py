@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from skimage import data
 
-from tests.x_server import on_x, x_display  # noqa: F401 (fixtures: a real X server)
+from tests.x_server import desktop, on_x, x_display  # noqa: F401 (fixtures: a real X server)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 torch.set_num_threads(1)

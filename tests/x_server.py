@@ -8,6 +8,7 @@ import ctypes.util
 import os
 import shutil
 import subprocess
+import time
 from ctypes import c_char_p, c_int, c_uint, c_ulong, c_void_p
 
 import pytest
@@ -79,3 +80,15 @@ def on_x(x_display, monkeypatch):
     """The code under test talks to the Xvfb server, as an app on that desktop would."""
     monkeypatch.setenv("DISPLAY", x_display)
     return x_display
+
+
+@pytest.fixture
+def desktop(on_x):
+    """The fan's desktop: a browser playing the stream and a chat window beside it (a test
+    that closes one itself takes it out of the list)."""
+    made = [XWindow(on_x, "Concert stream — Browser", 100, 60, 640, 360, RED),
+            XWindow(on_x, "Chat", 820, 100, 300, 500, BLUE)]
+    time.sleep(0.2)
+    yield made
+    for window in made:
+        window.close()

@@ -4,8 +4,6 @@ previewed, sought and paused under the real engine, errors in one place."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
@@ -19,7 +17,7 @@ from kpopcam.gui.region_picker import RegionPicker
 from kpopcam.live.sources import grab_screen
 from tests.gui.test_app import pick_video
 from tests.live.test_playback import coded_video, shown_number
-from tests.x_server import BLUE, RED, XWindow
+from tests.x_server import BLUE, RED
 
 
 def rgb_of(image: QImage) -> np.ndarray:
@@ -31,17 +29,6 @@ def rgb_of(image: QImage) -> np.ndarray:
 
 def bgr_to_rgb(pixel: int) -> np.ndarray:
     return np.array([pixel >> 16, pixel >> 8 & 255, pixel & 255])
-
-
-@pytest.fixture
-def desktop(on_x):
-    """The fan's desktop: a browser playing the stream and a chat window beside it."""
-    made = [XWindow(on_x, "Concert stream — Browser", 100, 60, 640, 360, RED),
-            XWindow(on_x, "Chat", 820, 100, 300, 500, BLUE)]
-    time.sleep(0.2)
-    yield made
-    for window in made:
-        window.close()
 
 
 def drag(qtbot, widget, start: QPoint, end: QPoint) -> None:

@@ -9,29 +9,19 @@ import pytest
 
 from kpopcam.live.sources import SourceError, grab_screen, open_source
 from kpopcam.live.windows import find_window, list_windows
-from tests.x_server import BLUE, RED, XWindow
+from tests.x_server import BLUE, RED
 
 
 def bgr(pixel: int) -> np.ndarray:
     return np.array([pixel & 255, pixel >> 8 & 255, pixel >> 16], np.uint8)
 
 
-@pytest.fixture
-def windows(on_x):
-    made = [XWindow(on_x, "Concert stream — Browser", 100, 60, 640, 360, RED),
-            XWindow(on_x, "Chat", 820, 100, 300, 500, BLUE)]
-    time.sleep(0.2)
-    yield made
-    for window in made:
-        window.close()
-
-
-def test_open_windows_are_listed_by_title_and_place(windows):
+def test_open_windows_are_listed_by_title_and_place(desktop):
     listed = list_windows()
     assert [(w.title, w.region) for w in listed] == [
         ("Concert stream — Browser", (100, 60, 640, 360)), ("Chat", (820, 100, 300, 500))]
-    windows[1].close()
-    windows.pop()
+    desktop[1].close()
+    desktop.pop()
     assert [w.title for w in list_windows()] == ["Concert stream — Browser"]
 
 
@@ -40,8 +30,8 @@ def test_without_x11_there_is_no_window_list(monkeypatch):
     assert list_windows() is None
 
 
-def test_a_window_source_follows_its_window_and_ends_when_it_closes(windows):
-    stream = windows[0]
+def test_a_window_source_follows_its_window_and_ends_when_it_closes(desktop):
+    stream = desktop[0]
     source = open_source(f"window:{stream.id:#x}")
     assert source.name == "Concert stream — Browser"
     frames = source.frames()
@@ -55,20 +45,20 @@ def test_a_window_source_follows_its_window_and_ends_when_it_closes(windows):
     assert moved.image.shape == (360, 640, 3)  # followed: still the whole window ...
     assert np.abs(moved.image.astype(int) - bgr(RED)).max() <= 2  # ... and only it
     stream.close()
-    windows.remove(stream)
+    desktop.remove(stream)
     time.sleep(source.FOLLOW_S + 0.1)
     list(frames)  # the source ends by itself
     assert "was closed" in source.end_reason
 
 
-def test_a_closed_window_cannot_be_opened_and_says_to_pick_again(windows):
-    gone = windows.pop(1)
+def test_a_closed_window_cannot_be_opened_and_says_to_pick_again(desktop):
+    gone = desktop.pop(1)
     gone.close()
     with pytest.raises(SourceError, match="pick it again"):
         open_source(f"window:{gone.id:#x}")
 
 
-def test_the_screen_grab_for_the_region_picker_shows_the_windows(windows):
+def test_the_screen_grab_for_the_region_picker_shows_the_windows(desktop):
     grab = grab_screen()
     assert grab.image.shape == (800, 1280, 3) and (grab.left, grab.top) == (0, 0)
     assert np.abs(grab.image[200, 400].astype(int) - bgr(RED)).max() <= 2
