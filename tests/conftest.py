@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +65,21 @@ def astronaut() -> np.ndarray:
 def cameraman() -> np.ndarray:
     """Another person (grey photo, as RGB)."""
     return np.stack([data.camera()] * 3, axis=-1)
+
+
+def weights_with_a_corrupt_export(model: str, folder) -> Path:
+    """Model `model`'s weights, card and ONNX export copied into `folder` with one byte of the
+    export flipped; the copied weights file."""
+    from kpopcam.vision.weights import find_weights
+
+    pt, card_path = find_weights(model)
+    export = pt.with_name(json.loads(card_path.read_text())["onnx"]["file"])
+    for path in (pt, card_path, export):
+        shutil.copy(path, Path(folder) / path.name)
+    broken = bytearray(export.read_bytes())
+    broken[len(broken) // 2] ^= 0xFF
+    (Path(folder) / export.name).write_bytes(bytes(broken))
+    return Path(folder) / pt.name
 
 
 def save_jpeg(rgb: np.ndarray, path) -> str:

@@ -10,9 +10,8 @@ import pytest
 from kpopcam.cli import main
 from kpopcam.stars import StarGallery
 from tests.conftest import save_jpeg
+from tests.live.test_cuts import FPS, SIZE, write
 
-FPS = 10
-SIZE = (640, 480)
 # face boxes MTCNN finds on the full photos (x1, y1, x2, y2)
 ASTRONAUT_FACE = (181, 62, 268, 172)
 CAMERAMAN_FACE = (199, 119, 254, 192)
@@ -34,14 +33,6 @@ def shot(photo, face_box, spot, background: int, seconds: float, mirror: bool = 
         frames.append(cv2.warpAffine(bgr, m, SIZE, dst=frame,
                                      borderMode=cv2.BORDER_TRANSPARENT))
     return frames
-
-
-def write(path, frames) -> str:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return str(path)
 
 
 @pytest.fixture

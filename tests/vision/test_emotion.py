@@ -14,6 +14,7 @@ from kpopcam.models.emotion_cnn import EmotionCNN, fuse_batchnorm
 from kpopcam.types import EMOTIONS, Face
 from kpopcam.vision.emotion import EmotionReader, crop_faces, standardize
 from kpopcam.vision.weights import WeightsError, find_weights, load_model
+from tests.conftest import weights_with_a_corrupt_export
 from training.torch_forward import torch_emotion_reader
 
 
@@ -68,15 +69,8 @@ def _photo_faces() -> np.ndarray:
 
 
 def test_a_corrupt_export_is_refused(tmp_path):
-    pt, card_path = find_weights("emotion")
-    export = pt.with_name(json.loads(card_path.read_text())["onnx"]["file"])
-    for path in (pt, card_path, export):
-        shutil.copy(path, tmp_path / path.name)
-    broken = bytearray(export.read_bytes())
-    broken[len(broken) // 2] ^= 0xFF
-    (tmp_path / export.name).write_bytes(bytes(broken))
     with pytest.raises(WeightsError, match="checksum"):
-        EmotionReader(tmp_path / pt.name)
+        EmotionReader(weights_with_a_corrupt_export("emotion", tmp_path))
 
 
 @pytest.mark.parametrize("kind", ["blank", "noise"])

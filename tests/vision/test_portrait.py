@@ -19,6 +19,7 @@ from kpopcam.vision.portrait import (
     keep_person_under_face,
     lens_kernel,
 )
+from tests.conftest import weights_with_a_corrupt_export
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -93,20 +94,10 @@ def test_the_export_takes_other_input_sizes(maker, astronaut):
 
 
 def test_a_corrupt_export_is_refused(tmp_path):
-    import json
-    import shutil
+    from kpopcam.vision.weights import WeightsError
 
-    from kpopcam.vision.weights import WeightsError, find_weights
-
-    pt, card_path = find_weights("portrait_unet")
-    export = pt.with_name(json.loads(card_path.read_text())["onnx"]["file"])
-    for path in (pt, card_path, export):
-        shutil.copy(path, tmp_path / path.name)
-    broken = bytearray(export.read_bytes())
-    broken[len(broken) // 2] ^= 0xFF
-    (tmp_path / export.name).write_bytes(bytes(broken))
     with pytest.raises(WeightsError, match="checksum"):
-        PersonSegmenter.from_weights(tmp_path / pt.name)
+        PersonSegmenter.from_weights(weights_with_a_corrupt_export("portrait_unet", tmp_path))
 
 
 def test_portrait_keeps_size_and_type(portrait, astronaut):
