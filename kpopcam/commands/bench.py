@@ -49,7 +49,6 @@ def run(args) -> int:
     from kpopcam.live.loading import load_face_models, load_portrait_maker, make_analyzer
     from kpopcam.live.trigger import CaptureRule
     from kpopcam.stars import GalleryError, StarGallery
-    from kpopcam.vision.threads import use_inference_threads
     from kpopcam.vision.weights import WeightsError
 
     settings = args.settings
@@ -65,7 +64,6 @@ def run(args) -> int:
             say("loading models...")
             models = load_face_models(settings, gallery)
             portraits = load_portrait_maker(settings)
-            use_inference_threads()  # after loading: a detector in torch imports it then
         except (WeightsError, GalleryError) as exc:
             return fail(str(exc))
         if args.video:

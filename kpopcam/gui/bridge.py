@@ -51,7 +51,6 @@ def load_models(settings: Settings, gallery: StarGallery, progress: Callable) ->
     progress(0, 4, "Loading models…")
     from kpopcam.live.loading import load_face_models, load_portrait_maker
     from kpopcam.vision.detector import photo_detector
-    from kpopcam.vision.threads import use_inference_threads
 
     progress(1, 4, "Loading face detector and recogniser…")
     face_models = load_face_models(settings, gallery)
@@ -59,7 +58,6 @@ def load_models(settings: Settings, gallery: StarGallery, progress: Callable) ->
     portraits = load_portrait_maker(settings)
     progress(3, 4, "Loading photo detector…")
     photo = photo_detector(settings)
-    use_inference_threads()  # a detector that runs in torch has imported it by now
     progress(4, 4, "Ready")
     return LoadedModels(face_models, portraits, photo)
 

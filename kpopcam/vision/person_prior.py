@@ -73,11 +73,7 @@ MIN_FACE_SCORE = 0.9
 def prior_detector():
     """The detector whose faces the portrait U-Net was trained with (MTCNN)."""
     from kpopcam.vision.detector import MtcnnDetector  # heavy import, only when needed
-    from kpopcam.vision.threads import use_inference_threads
-
-    detector = MtcnnDetector(min_face_px=PRIOR_MIN_FACE_PX)
-    use_inference_threads()  # a detector in torch has imported it only now
-    return detector
+    return MtcnnDetector(min_face_px=PRIOR_MIN_FACE_PX)
 
 
 def faces_for_prior(detector, rgb: np.ndarray) -> list[Face]:

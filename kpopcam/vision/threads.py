@@ -1,24 +1,14 @@
-"""How many threads each inference may use: set here, and only here.
+"""How the app's threads run its models: set here, and only here.
 
-Two threads each running torch with 2 intra-op threads on 2 cores stalled 30-70x (DESIGN.md),
-so every thread that runs a model (analysis, detection, capture, a command) runs it on one.
-The app's models run in onnxruntime, each session with the options below.
+Two threads each running a model with 2 intra-op threads on 2 cores stalled 30-70x (DESIGN.md),
+so each model session runs on one thread: every onnxruntime session is made with the options
+below (torch, only behind the vggface2 option, is set where that model is made). Threads whose
+work may wait run at a lower priority.
 """
 
 from __future__ import annotations
 
-import sys
-
 INFERENCE_THREADS = 1
-
-
-def use_inference_threads() -> None:
-    """Call at the start of every thread that runs a model (and of each command): torch, when
-    something has imported it (facenet-pytorch's MTCNN, the vggface2 embedder), runs on
-    INFERENCE_THREADS too. It is never imported here: the app's install may have no torch."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(INFERENCE_THREADS)
 
 
 def onnx_session_options(threads: int | None = INFERENCE_THREADS):
@@ -31,3 +21,21 @@ def onnx_session_options(threads: int | None = INFERENCE_THREADS):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # warnings about unused initialisers are not the user's
     return options
+
+
+BACKGROUND_NICENESS = 5  # niceness added: about a third of a core's share against the others
+
+
+def as_background_thread() -> None:
+    """Call at the start of a thread whose work may wait (detection, recognition): on Linux it
+    gets a lower priority, so that on a busy machine the analysis, the captures and the window
+    come first. Elsewhere (or where the system refuses) it runs as it is."""
+    import os
+    import threading
+
+    try:
+        thread = threading.get_native_id()
+        niceness = os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICENESS
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness))
+    except (AttributeError, OSError):
+        pass
