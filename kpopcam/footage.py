@@ -16,8 +16,15 @@ import cv2
 import numpy as np
 
 from kpopcam.enrollment import looks_as_faces
-from kpopcam.live.analysis import distinct_faces, face_sharpness
-from kpopcam.live.face_samples import FaceSample, album_with, distinct, pooled, sample
+from kpopcam.live.analysis import distinct_faces
+from kpopcam.live.face_samples import (
+    FaceSample,
+    album_with,
+    distinct,
+    face_sharpness,
+    pooled,
+    sample,
+)
 from kpopcam.live.shots import ShotChangeDetector
 from kpopcam.live.sources import SourceError, VideoFileSource
 from kpopcam.live.tracker import FaceTracker

@@ -45,6 +45,7 @@ class LiveSettings:
     detect_scale: float = 0.5  # frames are halved before detection: about 4x faster
     min_face_px: int = 40  # smallest face followed live, in frame pixels
     background_detection: bool = True  # detect in a thread of its own, follow faces between
+    background_recognition: bool = True  # recognise faces in a thread of its own
     detect_every: int = 2  # without background detection: detect on every n-th frame
     pyramid_factor: float = 0.709  # MTCNN's scale step; 0.6 is faster, reaches a little less
     identity_refresh_s: float = 2.0  # a followed face is recognised again this often

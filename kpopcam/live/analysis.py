@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from kpopcam.live.face_samples import FaceSample, album_with, sample
+from kpopcam.live.face_samples import FaceSample, album_with, face_sharpness
+from kpopcam.live.recognition import Look, LookJob, Recogniser
 from kpopcam.live.shots import ShotChangeDetector
 from kpopcam.live.sources import Frame
 from kpopcam.live.tracker import FaceTracker, Track
 from kpopcam.live.trigger import Candidate, CaptureRule, Fire, Trigger
 from kpopcam.types import EMOTIONS, Face, iou
-from kpopcam.vision.threads import use_inference_threads
+from kpopcam.vision.threads import as_background_thread
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,13 @@ class FrameAnalyzer:
     get, while this one reads emotions on every frame with the faces moved to where they
     are now; on 2 cores that keeps up with a 30 fps source where detecting inline does not.
     Otherwise faces are detected on every `detect_every`-th frame and followed between.
+    background_recognition: faces are recognised in a thread of its own (recognition.py), and
+    a track's name arrives a few frames after its face; otherwise on the frame it was found.
     """
 
     def __init__(self, models: FaceModels, rule: CaptureRule, smoothing: float = 0.4,
                  detect_every: int = 1, identity_refresh_s: float = 2.0,
-                 background_detection: bool = False):
+                 background_detection: bool = False, background_recognition: bool = False):
         self.models = models
         self.trigger = Trigger(rule)
         self._posted_rule = _Mailbox()
@@ -96,11 +100,16 @@ class FrameAnalyzer:
         self.detect_every = max(1, detect_every)
         self.tracker = FaceTracker(identity_refresh_s)
         self._analysed = 0
-        self._pool = ThreadPoolExecutor(1, "kpopcam-detect", use_inference_threads) if (
+        self._pool = ThreadPoolExecutor(1, "kpopcam-detect", as_background_thread) if (
             background_detection) else None
         self._pending: Future | None = None
+        # set by the engine before it starts: True while a capture is being made, when the
+        # background work waits so that the portrait gets the cores (and Python's lock)
+        self.yield_to_capture: Callable[[], bool] = lambda: False
+        self.recogniser = Recogniser(models.embedder, models.flip, background_recognition)
         self.shots = ShotChangeDetector()
         self._shot_started = float("-inf")
+        self._shot = 0
 
     @property
     def rule(self) -> CaptureRule:
@@ -113,6 +122,7 @@ class FrameAnalyzer:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        self.recogniser.close()
 
     def analyse(self, frame: Frame) -> Analysis:
         if (rule := self._posted_rule.take()) is not None:
@@ -129,11 +139,9 @@ class FrameAnalyzer:
             detection = None  # found on a frame of the shot before the cut
         if detection is not None:
             stage["detect"] = detection.ms
-            with _timed(stage, "identify"):
-                tracks = self.tracker.update(detection.faces, detection.timestamp)
-                # recognition needs real landmarks: only on the frame the faces were found on
-                self._identify(detection.image, detection.faces, tracks, detection.timestamp,
-                               detection.frame_number)
+            tracks = self.tracker.update(detection.faces, detection.timestamp)
+        with _timed(stage, "identify"):
+            self._recognise(detection, tracks if detection is not None else [])
         if detection is not None and detection.timestamp == now:
             faces = detection.faces
         else:
@@ -161,6 +169,7 @@ class FrameAnalyzer:
         """A camera cut ends every track, hold and moment: no name survives it. Moments of
         the shot before that were held long enough are captured with their best frame."""
         self._shot_started = now
+        self._shot += 1
         self.tracker.reset()
         return self.trigger.end_moments(now)
 
@@ -184,30 +193,45 @@ class FrameAnalyzer:
         finished = None
         if self._pending is not None and self._pending.done():
             finished, self._pending = self._pending.result(), None
-        if self._pending is None:
+        if self._pending is None and not self.yield_to_capture():
             self._pending = self._pool.submit(_detect, self.models.detector, frame)
         return finished
 
-    def _identify(self, image, faces, tracks: list[Track], now: float,
-                  frame_number: int) -> None:
-        """New faces are recognised at once; known ones are refreshed one a frame, so that the
-        cost of recognition is spread out instead of landing on one frame."""
+    def _recognise(self, detection: _Detection | None, tracks: list[Track]) -> None:
+        """Looks finished since the last frame go to their tracks; faces due are handed on.
+        Recognition needs real landmarks: only faces of the frame they were found on go."""
+        self._apply(self.recogniser.take())
+        if detection is not None and not self.recogniser.busy and not self.yield_to_capture():
+            job = self._job(detection, tracks)
+            if job is not None:
+                self.recogniser.submit(job)
+                self._apply(self.recogniser.take())  # inline: done already
+
+    def _job(self, detection: _Detection, tracks: list[Track]) -> LookJob | None:
+        """New faces are recognised at once; known ones are refreshed one at a time, so that
+        the cost of recognition is spread out instead of landing on one frame."""
+        now = detection.timestamp
         due = [i for i, t in enumerate(tracks) if self.tracker.needs_identity(t, now)]
         todo = [i for i in due if not tracks[i].votes] or due[:1]
         if not todo:
-            return
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        embeddings = self.models.embedder.embed_faces(rgb, [faces[i] for i in todo],
-                                                      flip=self.models.flip)
-        for i, embedding in zip(todo, embeddings, strict=True):
-            track, face = tracks[i], faces[i]
-            if not track.looks_like(embedding, self.models.same_person_line()):
+            return None
+        return LookJob(detection.image, tuple(detection.faces[i] for i in todo),
+                       tuple(tracks[i].id for i in todo), detection.frame_number, now,
+                       self._shot)
+
+    def _apply(self, looks: tuple[Look, ...]) -> None:
+        alive = {t.id: t for t in self.tracker.tracks}
+        for look in looks:
+            track = alive.get(look.track_id)
+            if track is None or look.shot != self._shot:
+                continue  # gone, or from before a cut: it names no one now
+            sample = look.sample
+            if not track.looks_like(sample.embedding, self.models.same_person_line()):
                 track.forget_identity()
                 self.trigger.end_moment(track.id)
-            look = sample(embedding, face, face_sharpness(image, face), frame_number)
-            identity = track.add_look(look.embedding, look.quality)
-            track.add_vote(self.models.gallery.match(identity), now)
-            track.album = album_with(track.album, look, lambda f=face: (rgb, f))
+            identity = track.add_look(sample.embedding, sample.quality)
+            track.add_vote(self.models.gallery.match(identity), look.timestamp)
+            track.album = album_with(track.album, sample)
 
     def _candidates(self, frame: Frame, tracks, readings) -> dict[int, Candidate]:
         """This frame as a candidate picture for each track of the chosen star."""
@@ -266,19 +290,6 @@ def eye_openness(image: np.ndarray, face: Face) -> float | None:
         grey = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY).astype(np.float32)
         values.append(float(grey.std() / (grey.mean() + 1.0)))
     return float(np.mean(values))
-
-
-def face_sharpness(image: np.ndarray, face: Face, side: int = 64) -> float:
-    """Variance of the Laplacian of the face, resampled to a fixed size so big and small faces
-    compare fairly."""
-    x1, y1, x2, y2 = (int(round(v)) for v in face.box)
-    h, w = image.shape[:2]
-    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
-    if x2 - x1 < 4 or y2 - y1 < 4:
-        return 0.0
-    grey = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY)
-    grey = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 class _Mailbox:

@@ -107,7 +107,7 @@ def measure(video: Path, analyzer: FrameAnalyzer, portraits, folder: Path,
     s = engine.stats
     return {
         "source_fps": round(source.fps, 2),
-        "analysed_fps": round(s.frames_analysed / wall, 1),
+        "analysed_fps": round(s.stream_fps, 1),
         "frames": s.frames_in, "dropped_frames": s.frames_dropped,
         "stage_ms": {name: percentiles(v) for name, v in s.stage_ms.items()},
         "analysis_ms": percentiles(s.analysis_ms),

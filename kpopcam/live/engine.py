@@ -26,7 +26,6 @@ from kpopcam.captures import Capture, CaptureError, CaptureStore, new_session_id
 from kpopcam.live.analysis import Analysis, FrameAnalyzer
 from kpopcam.live.sources import Frame, FrameSource
 from kpopcam.live.trigger import Fire
-from kpopcam.vision.threads import use_inference_threads
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,8 @@ class EngineStats:
     captures: int = 0
     duplicates_skipped: int = 0
     started: float = field(default_factory=time.monotonic)
+    first_frame_at: float | None = None  # monotonic time the first frame came (source)
+    last_analysed_at: float | None = None  # ... and the last analysis ended (analysis)
     stage_ms: dict[str, deque[float]] = field(default_factory=dict)
     analysis_ms: deque[float] = field(default_factory=_timings)  # whole analysis of a frame
     trigger_to_disk_ms: deque[float] = field(default_factory=_timings)
@@ -60,6 +61,15 @@ class EngineStats:
     def analysed_fps(self) -> float:
         elapsed = time.monotonic() - self.started
         return self.frames_analysed / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def stream_fps(self) -> float:
+        """Frames analysed per second of the stream: from the first frame's arrival to the end
+        of the last analysis (opening the source and finishing the captures not counted)."""
+        if self.first_frame_at is None or self.last_analysed_at is None:
+            return 0.0
+        span = self.last_analysed_at - self.first_frame_at
+        return self.frames_analysed / span if span > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,8 @@ class Engine:
         self._stop = threading.Event()
         self._fires: queue.Queue[tuple[Fire, float] | None] = queue.Queue()
         self._recent = RecentCaptures()
+        self._capturing = threading.Event()  # a fire is queued or being saved
+        analyzer.yield_to_capture = self._capturing.is_set
         # daemons: a window closed mid-run must not keep the process alive; captures are
         # written atomically, so one cut short leaves nothing half-written
         self._threads = [
@@ -171,6 +183,8 @@ class Engine:
                         self._latest_ready.wait(0.1)
                     self._latest = frame
                     self.stats.frames_in += 1
+                    if self.stats.first_frame_at is None:
+                        self.stats.first_frame_at = time.monotonic()
                     self._latest_ready.notify_all()
                 if self.on_frame:
                     self.on_frame(frame)
@@ -183,7 +197,6 @@ class Engine:
                 self._latest_ready.notify_all()
 
     def _analysis_loop(self) -> None:
-        use_inference_threads()
         last_number, last_time = -1, 0.0
         try:
             while True:
@@ -198,9 +211,11 @@ class Engine:
                 analysis = self.analyzer.analyse(frame)
                 self.stats.analysis_ms.append((time.perf_counter() - start) * 1000)
                 self.stats.frames_analysed += 1
+                self.stats.last_analysed_at = time.monotonic()
                 for name, ms in analysis.stage_ms.items():
                     self.stats.stage_ms.setdefault(name, _timings()).append(ms)
                 for fire in analysis.fires:
+                    self._capturing.set()
                     self._fires.put((fire, time.perf_counter()))
                 if self.on_analysis:
                     self.on_analysis(analysis)
@@ -227,23 +242,28 @@ class Engine:
         return self._latest is not None and self._latest.number > self._taken
 
     def _capture_loop(self) -> None:
-        use_inference_threads()
         while (item := self._fires.get()) is not None:
-            fire, fired_at = item
             try:
-                capture = self._capture(fire)
-            except CaptureError as exc:
-                self.stats.capture_errors.append(str(exc))
-                log.error("%s", exc)
-                if self.on_capture_error:
-                    self.on_capture_error(str(exc))
-                continue
-            if capture is None:
-                continue
-            self.stats.captures += 1
-            self.stats.trigger_to_disk_ms.append((time.perf_counter() - fired_at) * 1000)
-            if self.on_capture:
-                self.on_capture(capture)
+                self._save(*item)
+            finally:
+                if self._fires.empty():  # a hint only: a fire queued meanwhile sets it again
+                    self._capturing.clear()
+
+    def _save(self, fire: Fire, fired_at: float) -> None:
+        try:
+            capture = self._capture(fire)
+        except CaptureError as exc:
+            self.stats.capture_errors.append(str(exc))
+            log.error("%s", exc)
+            if self.on_capture_error:
+                self.on_capture_error(str(exc))
+            return
+        if capture is None:
+            return
+        self.stats.captures += 1
+        self.stats.trigger_to_disk_ms.append((time.perf_counter() - fired_at) * 1000)
+        if self.on_capture:
+            self.on_capture(capture)
 
     # -- capturing ---------------------------------------------------------------------------
 

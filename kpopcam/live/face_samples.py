@@ -3,8 +3,9 @@ distinct looks: what its identity leans on and what "add this face" enrols."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from kpopcam.types import Face
@@ -65,7 +66,7 @@ def pose_of(face: Face) -> Pose:
 
 
 def face_quality(sharpness: float, face: Face) -> float:
-    """0..1: big, sharp and frontal is 1. sharpness: analysis.face_sharpness of the face."""
+    """0..1: big, sharp and frontal is 1. sharpness: face_sharpness of the face."""
     size = min(1.0, face.width / FULL_SIZE_PX)
     sharp = sharpness / (sharpness + SHARP_HALF)
     pose = pose_of(face)
@@ -88,22 +89,38 @@ def distinct(samples: list[FaceSample], n: int = ALBUM_SIZE) -> list[FaceSample]
     return sorted(best.values(), key=lambda s: s.quality, reverse=True)[:n]
 
 
-def album_with(album: tuple[FaceSample, ...], candidate: FaceSample, rgb_of,
+def album_with(album: tuple[FaceSample, ...], candidate: FaceSample, rgb_of=None,
                n: int = ALBUM_SIZE) -> tuple[FaceSample, ...]:
-    """The album with the candidate in it if it is among the best distinct looks; its crop
-    is cut (rgb_of() -> the frame, RGB) only then, so most frames cost nothing."""
+    """The album with the candidate in it if it is among the best distinct looks. A candidate
+    without a crop has it cut (rgb_of() -> the frame, RGB, and the face) only then, so most
+    frames cost nothing."""
     kept = distinct([*album, candidate], n)
     if candidate not in kept:
         return album
-    rgb, face = rgb_of()
-    with_crop = FaceSample(candidate.embedding, candidate.quality, candidate.pose,
-                           candidate.frame_number, candidate.width, make_crop(rgb, face))
+    with_crop = candidate
+    if candidate.crop is None:
+        rgb, face = rgb_of()
+        with_crop = replace(candidate, crop=make_crop(rgb, face))
     return tuple(with_crop if s is candidate else s for s in kept)
 
 
-def sample(embedding: np.ndarray, face: Face, sharpness: float, frame_number: int) -> FaceSample:
+def sample(embedding: np.ndarray, face: Face, sharpness: float, frame_number: int,
+           crop: GalleryCrop | None = None) -> FaceSample:
     vector = np.asarray(embedding, np.float32).reshape(-1)
     vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
     vector.setflags(write=False)
     return FaceSample(vector, face_quality(sharpness, face), pose_of(face), frame_number,
-                      face.width)
+                      face.width, crop)
+
+
+def face_sharpness(image: np.ndarray, face: Face, side: int = 64) -> float:
+    """Variance of the Laplacian of the face, resampled to a fixed size so big and small faces
+    compare fairly."""
+    x1, y1, x2, y2 = (int(round(v)) for v in face.box)
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return 0.0
+    grey = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY)
+    grey = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())

@@ -34,17 +34,20 @@ def make_analyzer(settings: Settings, models: FaceModels, rule: CaptureRule) -> 
     return FrameAnalyzer(models, rule, smoothing=settings.emotion.smoothing,
                          detect_every=live.detect_every,
                          identity_refresh_s=live.identity_refresh_s,
-                         background_detection=live.background_detection)
+                         background_detection=live.background_detection,
+                         background_recognition=live.background_recognition)
 
 
 def load_portrait_maker(settings: Settings):
     from kpopcam.vision.portrait import PortraitMaker, PortraitOptions
 
     p = settings.portrait
-    return PortraitMaker(options=PortraitOptions(strength=p.strength, lens=p.lens))
+    maker = PortraitMaker(options=PortraitOptions(strength=p.strength, lens=p.lens))
+    return maker.warm_up()
 
 
-BATCH = {"background_detection": False, "detect_every": 1}  # every frame, deterministic
+# every frame, deterministic
+BATCH = {"background_detection": False, "background_recognition": False, "detect_every": 1}
 
 
 def build_engine(settings: Settings, source: FrameSource, models: FaceModels,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kpopcam.live.analysis import face_sharpness
-from kpopcam.live.face_samples import distinct, face_quality, pose_of, sample
+from kpopcam.live.face_samples import distinct, face_quality, face_sharpness, pose_of, sample
 from kpopcam.live.tracker import REFRESH_UNKNOWN_S, FaceTracker
 from kpopcam.types import Face, StarMatch
 

@@ -51,7 +51,8 @@ def recorded(clips_dir):
     """One run of the engine over the clip, kept for scoring under several truths."""
     [clip], _ = find_clips(clips_dir / "clips", clips_dir / "truth")
     models, detector = load_models()
-    settings = Settings().updated({"live": {"background_detection": False, "detect_every": 1},
+    settings = Settings().updated({"live": {"background_detection": False,
+                                             "background_recognition": False, "detect_every": 1},
                                    "trigger": {"star": STAR},
                                    "capture": {"folder": str(clips_dir / "caps")}})
     gallery = enrol_stars(clip, settings, detector, models.embedder, clips_dir / "stars.sqlite")
