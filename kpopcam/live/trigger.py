@@ -122,7 +122,7 @@ class Trigger:
         this frame (a missed detection does not end their moment)."""
         rule, candidates = self.rule, candidates or {}
         fires, showing, seen_not_showing = [], set(), set()
-        for track in tracks:
+        for track in sorted(tracks, key=lambda t: self._best_quality(t.id), reverse=True):
             hold = self._holds.get(track.id)
             line = rule.min_score if hold is None else rule.min_score - RELEASE
             if not rule.wants(track.star) or track.emotion_score(rule.emotion) < line:
@@ -138,7 +138,7 @@ class Trigger:
                     track.star, now):
                 hold.due_at = now
             if hold.due_at is not None and now - hold.due_at >= GATHER_S:
-                fires.append(self._fire(track.id, hold, now))
+                fires.extend(self._fire(track.id, hold, now))
         for track_id in [t for t in self._holds if t not in showing | (alive or set())
                          or t in seen_not_showing]:
             fires.extend(self._end(track_id, now))  # the moment is over
@@ -169,18 +169,28 @@ class Trigger:
 
     def _end(self, track_id: int, now: float) -> list[Fire]:
         hold = self._holds.pop(track_id)
-        return [self._fire(track_id, hold, now)] if hold.due_at is not None and not (
+        return self._fire(track_id, hold, now) if hold.due_at is not None and not (
             hold.fired) else []
 
-    def _fire(self, track_id: int, hold: _Hold, now: float) -> Fire:
+    def _best_quality(self, track_id: int) -> float:
+        hold = self._holds.get(track_id)
+        return hold.best.quality if hold is not None and hold.best is not None else 0.0
+
+    def _fire(self, track_id: int, hold: _Hold, now: float) -> list[Fire]:
+        """The moment's capture, unless the star was captured since it became due: a star
+        seen twice at once (on stage and on the big screen behind her) is saved once, from
+        the better look, which fires first."""
         hold.fired = True
+        if self._last_fire.get(hold.star, float("-inf")) >= hold.due_at:
+            hold.frame = None
+            return []
         self._last_fire[hold.star] = now
         self._recent.append(now)
         score = hold.best.score if hold.best is not None else 0.0
         fire = Fire(track_id, hold.star, self.rule.emotion, score, hold.since, now, hold.best,
                     hold.frame)
         hold.frame = None  # the capture thread has it now
-        return fire
+        return [fire]
 
     def _allowed(self, star: str, now: float) -> bool:
         while self._recent and now - self._recent[0] >= 60:

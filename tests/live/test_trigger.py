@@ -134,3 +134,15 @@ def test_a_blink_loses_to_open_eyes():
     blink = Candidate(0, 0.0, Face((100, 100, 200, 200), 0.99), 0.97, 300.0, (640, 480), 0.74)
     open_eyes = Candidate(1, 0.1, Face((100, 100, 200, 200), 0.99), 0.93, 300.0, (640, 480))
     assert open_eyes.quality > blink.quality
+
+
+def test_a_star_seen_twice_at_once_is_saved_once_from_the_better_look():
+    """On stage and on the big screen behind her: two tracks of one star, one moment."""
+    trigger = Trigger(CaptureRule(star="Lisa", hold_s=0.3, cooldown_s=5))
+    stage, screen = track("Lisa", HAPPY, 1), track("Lisa", HAPPY, 2)
+    fires = []
+    for n in range(30):
+        looks = {1: candidate(n, 0.9, sharpness=100.0), 2: candidate(n, 0.9, sharpness=400.0)}
+        fires += trigger.update([stage, screen], n / 10, None, looks)
+    fires += trigger.end_moments(3.0)
+    assert [(f.track_id, f.star) for f in fires] == [(2, "Lisa")]  # the sharper one
