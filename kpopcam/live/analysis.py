@@ -18,6 +18,7 @@ from kpopcam.live.sources import Frame
 from kpopcam.live.tracker import FaceTracker, Track
 from kpopcam.live.trigger import Candidate, CaptureRule, Fire, Trigger
 from kpopcam.types import EMOTIONS, Face, iou
+from kpopcam.vision.emotion import EmotionReading
 from kpopcam.vision.threads import as_background_thread
 
 
@@ -149,9 +150,7 @@ class FrameAnalyzer:
                 faces = self.tracker.predict(now)
                 tracks = self.tracker.update(faces, now, detected=False)
         with _timed(stage, "emotion"):
-            readings = self.models.emotion.read(image, faces, color="bgr")
-            for track, reading in zip(tracks, readings, strict=True):
-                track.smooth_emotion(reading.probabilities, self.smoothing)
+            readings = self._read_emotions(image, faces, tracks, frame.number)
         with _timed(stage, "trigger"):
             candidates = self._candidates(frame, tracks, readings)
             fires += self.trigger.update(tracks, now, frame, candidates,
@@ -233,17 +232,28 @@ class FrameAnalyzer:
             track.add_vote(self.models.gallery.match(identity), look.timestamp)
             track.album = album_with(track.album, sample)
 
+    def _read_emotions(self, image, faces: list[Face], tracks: list[Track],
+                       frame_number: int) -> dict[int, EmotionReading]:
+        """Each face the rule could capture is read on every frame; the others (strangers, the
+        stars not chosen) on every OTHERS_EVERY-th, in turn: a crowd of them costs the frame
+        a fraction, and their bars still move. Readings by track id."""
+        due = [i for i, t in enumerate(tracks)
+               if self.rule.wants(t.star) or (frame_number + t.id) % OTHERS_EVERY == 0]
+        readings = self.models.emotion.read(image, [faces[i] for i in due], color="bgr")
+        for i, reading in zip(due, readings, strict=True):
+            tracks[i].smooth_emotion(reading.probabilities, self.smoothing)
+        return {tracks[i].id: reading for i, reading in zip(due, readings, strict=True)}
+
     def _candidates(self, frame: Frame, tracks, readings) -> dict[int, Candidate]:
         """This frame as a candidate picture for each track of the chosen star."""
         rule, image = self.rule, frame.image
         target = EMOTIONS.index(rule.emotion)
         size = (image.shape[1], image.shape[0])
         return {track.id: Candidate(frame.number, frame.timestamp, track.face,
-                                    float(reading.probabilities[target]),
+                                    float(readings[track.id].probabilities[target]),
                                     face_sharpness(image, track.face), size,
                                     track.eyes_relative(eye_openness(image, track.face)))
-                for track, reading in zip(tracks, readings, strict=True)
-                if rule.wants(track.star)}
+                for track in tracks if rule.wants(track.star) and track.id in readings}
 
     def _report(self, track: Track, now: float) -> TrackReport:
         emotions = tuple(float(p) for p in track.emotion) if track.emotion is not None else (
@@ -254,6 +264,7 @@ class FrameAnalyzer:
                           track.album)
 
 
+OTHERS_EVERY = 3  # faces the rule cannot capture have their emotion read on every 3rd frame
 DUPLICATE_IOU = 0.3  # two detections overlapping this much are one face found twice
 
 

@@ -57,6 +57,16 @@ def test_unknown_face_is_seen_but_never_fires(tmp_path, cameraman, face_models):
     assert not any(a.fires for a in analyses)
 
 
+def test_a_strangers_emotion_is_still_read_though_less_often(tmp_path, cameraman, face_models):
+    """Faces the rule cannot capture are read on every third frame: their bars still move."""
+    video = write_video(tmp_path / "stranger.mp4", [(1.2, cameraman, 0.6)])
+    _, analyses = analyse_all(video, face_models)
+    emotions = [a.faces[0].emotions for a in analyses if a.faces]
+    assert all(sum(e) > 0.99 for e in emotions[3:])  # read within three frames of appearing
+    changes = sum(a != b for a, b in zip(emotions, emotions[1:]))
+    assert len(emotions) / 4 <= changes <= len(emotions) / 2
+
+
 def test_another_enrolled_star_does_not_fire_for_the_chosen_one(tmp_path, astronaut,
                                                                 face_models):
     video = write_video(tmp_path / "star.mp4", [(1.2, astronaut, 0.6)])
