@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +130,28 @@ def test_another_look_of_the_same_face_in_the_same_framing_is_no_duplicate(astro
     whole = RecentCaptures()  # the whole frames hardly differ: the face is what tells them apart
     whole.is_duplicate(STAR, 1.0, astronaut)
     assert whole.is_duplicate(STAR, 2.0, other)
+
+
+def test_faces_are_still_found_after_a_capture_and_after_a_failed_one(tmp_path, astronaut,
+                                                                      face_models, portraits):
+    """Detection and recognition wait while a capture is made; they must start again after
+    it, and after one that fails (a capture folder that cannot be written)."""
+    video = write_video(tmp_path / "two_moments.mp4", [
+        (2.5, astronaut, 0.6), (1.5, None, 1), (2.5, astronaut, 0.75, 40)])
+    rule = CaptureRule(star=STAR, emotion="happy", min_score=0.5, hold_s=0.3, cooldown_s=1.0)
+    for folder, saved in ((tmp_path / "caps", 2), (tmp_path / "gone", 0)):
+        store = CaptureStore(folder)
+        if not saved:  # the folder is taken away under the running app
+            shutil.rmtree(folder)
+            folder.write_text("a file where the capture folder was")
+        detected: list[float] = []
+        analyzer = FrameAnalyzer(face_models, rule, background_detection=True,
+                                 background_recognition=True)
+        engine = Engine(VideoFileSource(video), analyzer, portraits, store,
+                        on_analysis=lambda a: detected.append(a.timestamp) if (
+                            "detect" in a.stage_ms) else None)
+        engine.start()
+        assert engine.wait(timeout=120) and engine.error is None
+        assert engine.stats.captures == saved
+        assert len(engine.stats.capture_errors) == 2 - saved
+        assert any(t > 5.0 for t in detected)  # the second moment's face was found again
