@@ -142,7 +142,7 @@ class FrameAnalyzer:
             stage["detect"] = detection.ms
             tracks = self.tracker.update(detection.faces, detection.timestamp)
         with _timed(stage, "identify"):
-            self._recognise(detection, tracks if detection is not None else [])
+            self._recognise(detection, tracks if detection is not None else [], stage)
         if detection is not None and detection.timestamp == now:
             faces = detection.faces
         else:
@@ -196,15 +196,16 @@ class FrameAnalyzer:
             self._pending = self._pool.submit(_detect, self.models.detector, frame)
         return finished
 
-    def _recognise(self, detection: _Detection | None, tracks: list[Track]) -> None:
+    def _recognise(self, detection: _Detection | None, tracks: list[Track],
+                   stage: dict[str, float]) -> None:
         """Looks finished since the last frame go to their tracks; faces due are handed on.
         Recognition needs real landmarks: only faces of the frame they were found on go."""
-        self._apply(self.recogniser.take())
+        self._apply(self.recogniser.take(), stage)
         if detection is not None and not self.recogniser.busy and not self.yield_to_capture():
             job = self._job(detection, tracks)
             if job is not None:
                 self.recogniser.submit(job)
-                self._apply(self.recogniser.take())  # inline: done already
+                self._apply(self.recogniser.take(), stage)  # inline: done already
 
     def _job(self, detection: _Detection, tracks: list[Track]) -> LookJob | None:
         """New faces are recognised at once; known ones are refreshed one at a time, so that
@@ -218,7 +219,9 @@ class FrameAnalyzer:
                        tuple(tracks[i].id for i in todo), detection.frame_number, now,
                        self._shot)
 
-    def _apply(self, looks: tuple[Look, ...]) -> None:
+    def _apply(self, looks: tuple[Look, ...], stage: dict[str, float]) -> None:
+        if looks:  # the recognition thread's time, for the bench
+            stage["recognise"] = looks[0].job_ms
         alive = {t.id: t for t in self.tracker.tracks}
         for look in looks:
             track = alive.get(look.track_id)

@@ -9,6 +9,7 @@ thread's alone. Inline (batch work) a job is done at once, so every run gives th
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -41,18 +42,21 @@ class Look:
     shot: int
     timestamp: float
     sample: FaceSample
+    job_ms: float  # how long its whole job took (all the faces handed on with it)
 
 
 def look_at(embedder, job: LookJob, flip: bool) -> tuple[Look, ...]:
     """The job's faces embedded and judged (size, sharpness, pose), each with its crop."""
+    start = time.perf_counter()
     rgb = cv2.cvtColor(job.image, cv2.COLOR_BGR2RGB)
     embeddings = embedder.embed_faces(rgb, list(job.faces), flip=flip)
-    looks = []
+    samples = []
     for track_id, face, embedding in zip(job.track_ids, job.faces, embeddings, strict=True):
         look = sample(embedding, face, face_sharpness(job.image, face), job.frame_number,
                       make_crop(rgb, face))
-        looks.append(Look(track_id, job.shot, job.timestamp, look))
-    return tuple(looks)
+        samples.append((track_id, look))
+    ms = (time.perf_counter() - start) * 1000
+    return tuple(Look(track_id, job.shot, job.timestamp, s, ms) for track_id, s in samples)
 
 
 class Recogniser:

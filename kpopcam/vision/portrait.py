@@ -26,7 +26,7 @@ GAMMA = 2.2  # blur in (approximately) linear light, as a lens does: highlights 
 MIN_PERSON_FRACTION = 0.003  # less of the frame than this is noise, not a person
 MIN_REGION_FRACTION = 0.01  # a separate blob this small with no face in it is not a person
 EDGE_STEEPNESS = 3.0
-BLUR_RADIUS_PX = 6  # the lens kernel's radius at the reduced scale the blur is made at (8: 2x slower)
+BLUR_RADIUS_PX = 6  # the lens kernel's radius at the reduced scale of the blur (8: 2x slower)
 GUIDE_PX = 640  # the mask's edges are fitted to the picture at up to this size
 
 FaceBox = Face | tuple[float, float, float, float]

@@ -63,7 +63,7 @@ def test_a_strangers_emotion_is_still_read_though_less_often(tmp_path, cameraman
     _, analyses = analyse_all(video, face_models)
     emotions = [a.faces[0].emotions for a in analyses if a.faces]
     assert all(sum(e) > 0.99 for e in emotions[3:])  # read within three frames of appearing
-    changes = sum(a != b for a, b in zip(emotions, emotions[1:]))
+    changes = sum(a != b for a, b in zip(emotions, emotions[1:], strict=False))
     assert len(emotions) / 4 <= changes <= len(emotions) / 2
 
 

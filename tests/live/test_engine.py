@@ -148,7 +148,7 @@ def test_faces_are_still_found_after_a_capture_and_after_a_failed_one(tmp_path, 
         analyzer = FrameAnalyzer(face_models, rule, background_detection=True,
                                  background_recognition=True)
         engine = Engine(VideoFileSource(video), analyzer, portraits, store,
-                        on_analysis=lambda a: detected.append(a.timestamp) if (
+                        on_analysis=lambda a, found=detected: found.append(a.timestamp) if (
                             "detect" in a.stage_ms) else None)
         engine.start()
         assert engine.wait(timeout=120) and engine.error is None
