@@ -1,0 +1,224 @@
+"""dlib's ResNet face recogniser in onnxruntime: dlib's descriptors with no dlib at runtime.
+
+dlib-bin keeps Python's GIL for the whole of each call, so while it embeds a face no other
+thread runs, the GUI's included (training/RESULTS.md); onnxruntime lets go of it. The network
+is weights/dlib_resnet.onnx (training/export_dlib.py), the graph of dlib's anet_type with its
+weights as ONNX external data in dlib_resnet.weights, a file that is not shipped: on first use
+it is written into the user's cache from face-recognition-models' .dat with numpy alone
+(kpopcam.vision.dlib_convert), checked against the card's checksum, and reused from then on.
+
+The chip: dlib's recipe levels and scales the face so its 5-point shape predictor's points
+(eye corners, nose base) sit on a template, 150 px with padding 0.25 (get_face_chip). Here
+MTCNN's own five points (eye centres, nose tip, mouth corners) are fitted to where those
+points sit on dlib's chips (CHIP_TEMPLATE), and the chip is cut the way dlib's
+extract_image_chip cuts it (bilinear, halving the image first while the chip would still be
+less than half its size).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kpopcam.files import atomic_path, write_bytes_atomic
+from kpopcam.types import Face
+from kpopcam.vision import dlib_convert, weights
+from kpopcam.vision.onnx_model import OnnxModel
+from kpopcam.vision.threads import INFERENCE_THREADS
+from kpopcam.vision.weights import WeightsError
+
+log = logging.getLogger(__name__)
+
+NAME = "dlib_resnet"  # weights/: .json (card) and .onnx; cache: .onnx and .weights
+CHIP_SIZE = dlib_convert.INPUT_SIZE
+EMBEDDING_DIM = dlib_convert.DESCRIPTOR_DIM
+# Where MTCNN's five points (left eye, right eye, nose, left and right mouth corner, as seen)
+# sit on dlib's 150 px chips, as fractions of the chip's side (training/dlib_chip_template.py).
+CHIP_TEMPLATE = np.array(
+    [
+        [0.3182, 0.3143],
+        [0.6685, 0.3143],
+        [0.4934, 0.5104],
+        [0.3361, 0.6868],
+        [0.6507, 0.6868],
+    ]
+)
+
+
+# --- the network: the ONNX graph, its weights written from the .dat on first use ---
+
+
+def resnet_card() -> tuple[dict, Path]:
+    """(card, shipped graph-only ONNX file) of the export."""
+    graph, card_path = weights.find_weights(NAME, ".onnx")
+    return weights.read_card(card_path), graph
+
+
+def cache_paths() -> tuple[Path, Path]:
+    base = weights.cache_dir() / NAME
+    return base.with_suffix(".onnx"), base.with_suffix(".weights")
+
+
+def load_resnet(threads: int | None = INFERENCE_THREADS) -> OnnxModel:
+    """dlib's ResNet as a numpy callable: (N, 3, 150, 150) float32 RGB 0..255 -> (N, 128)
+    dlib descriptors. A missing or damaged cache is written again from the .dat."""
+    card, shipped = resnet_card()
+    graph, data = cache_paths()
+    if graph.exists() or data.exists():
+        try:
+            weights.verify_file(data, card["sha256"])
+            return OnnxModel(graph, card["onnx"]["sha256"], threads)
+        except WeightsError as exc:
+            log.warning("dlib's face recogniser in the cache is damaged (%s); writing it again "
+                        "from its .dat", exc)
+    return _fill_cache(shipped, card, threads)
+
+
+def _fill_cache(shipped: Path, card: dict, threads: int | None) -> OnnxModel:
+    start = time.perf_counter()
+    _, source = weights.dlib_model_paths()
+    arrays = dlib_convert.read_arrays(source.read_bytes())
+    graph, data = cache_paths()
+    try:
+        model = _write(shipped, card, arrays, graph, data, threads)
+    except OSError as exc:  # a read-only cache still leaves a working model
+        log.warning("cannot keep dlib's face recogniser in %s (%s): it is made again at the "
+                    "next start", graph.parent, exc)
+        folder = Path(tempfile.mkdtemp(prefix="kpopcam-dlib-"))
+        try:
+            model = _write(shipped, card, arrays, folder / graph.name, folder / data.name,
+                           threads)
+        finally:  # the session holds the weights in memory once made
+            shutil.rmtree(folder, ignore_errors=True)
+    log.info("wrote dlib's face recogniser from %s in %.1f s", source,
+             time.perf_counter() - start)
+    return model
+
+
+def _write(shipped: Path, card: dict, arrays: dict, graph: Path, data: Path,
+           threads: int | None) -> OnnxModel:
+    from kpopcam.vision.embedder import write_weights_file
+
+    with atomic_path(data) as tmp:
+        write_weights_file(tmp, arrays, card["layout"])
+        if weights.sha256_of(tmp) != card["sha256"]:
+            raise WeightsError(
+                "the weights read from face-recognition-models' "
+                f"{weights.DLIB_RECOGNISER} are not the ones kpopcam was exported against "
+                "(checksum differs from the card); the package may be damaged or another "
+                "version: pip install --force-reinstall face-recognition-models==0.3.0"
+            )
+    write_bytes_atomic(graph, shipped.read_bytes())
+    return OnnxModel(graph, card["onnx"]["sha256"], threads)
+
+
+# --- the chip ---
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2x3 least-squares similarity transform taking the points src to dst (Umeyama;
+    dlib's find_similarity_transform)."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    mean_s, mean_d = src.mean(0), dst.mean(0)
+    s, d = src - mean_s, dst - mean_d
+    cov = d.T @ s / len(src)
+    u, sv, vt = np.linalg.svd(cov)
+    sign = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
+    rotation = u @ sign @ vt
+    scale = np.trace(np.diag(sv) @ sign) / max(np.mean(np.sum(s * s, 1)), 1e-12)
+    m = scale * rotation
+    return np.hstack([m, (mean_d - m @ mean_s)[:, None]])
+
+
+def chip_from_points(rgb: np.ndarray, chip_points: np.ndarray, img_points: np.ndarray,
+                     size: int = CHIP_SIZE) -> np.ndarray:
+    """A size x size chip whose chip_points (pixels) fall on img_points, cut as dlib's
+    chip_details + extract_image_chip do: the similarity transform's angle and scale, a
+    rectangle of size*scale - 1 pixels about where the chip's centre maps, its corners mapped to
+    the chip's corner pixels; pixels outside the image are black."""
+    tform = similarity(chip_points, img_points)
+    angle = np.arctan2(tform[1, 0], tform[0, 0])
+    scale = float(np.hypot(tform[0, 0], tform[1, 0]))
+    centre = tform[:, :2] @ np.array([size / 2, size / 2]) + tform[:, 2]
+    half = (size * scale - 1) / 2  # dlib's centered_drect takes one pixel off each side
+    level = 0
+    image = rgb
+    # extract_image_chip samples a pyramid level instead while a half-size one still holds
+    # more pixels than the chip (pyramid_down<2>; cv2.pyrDown is its nearest match)
+    while (2 * half / 2 ** (level + 1)) ** 2 > size * size and min(image.shape[:2]) > 2:
+        image = cv2.pyrDown(image)
+        level += 1
+    factor = 2.0**-level
+    cos, sin = np.cos(angle), np.sin(angle)
+
+    def corner(dx: float, dy: float) -> np.ndarray:
+        return (centre + [cos * dx - sin * dy, sin * dx + cos * dy]) * factor
+
+    src = np.float32([[0, 0], [size - 1, 0], [0, size - 1]])
+    dst = np.float32([corner(-half, -half), corner(half, -half), corner(-half, half)])
+    matrix = cv2.getAffineTransform(src, dst)
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def face_points(face: Face) -> np.ndarray:
+    """MTCNN's five points, or ones placed where they sit on average in the box when the
+    detector gives none (Haar)."""
+    if face.landmarks is not None:
+        return np.asarray(face.landmarks, np.float64)
+    x1, y1, x2, y2 = face.box
+    average = np.array([[0.31, 0.40], [0.69, 0.40], [0.50, 0.58], [0.35, 0.78], [0.65, 0.78]])
+    return np.array([x1, y1]) + average * [x2 - x1, y2 - y1]
+
+
+class DlibOnnxEmbedder:
+    """dlib's face recogniser (its descriptors, unit-normalised) on MTCNN-aligned chips, in
+    onnxruntime: the same interface as DlibEmbedder and FaceEmbedder. Thread-safe: each call
+    only reads the session, which onnxruntime allows from several threads."""
+
+    kind = "dlib-onnx"
+    dim = EMBEDDING_DIM
+
+    def __init__(self, threads: int | None = INFERENCE_THREADS, forward=None) -> None:
+        start = time.perf_counter()
+        self.forward = forward or load_resnet(threads)
+        self.load_seconds = time.perf_counter() - start
+        log.info("dlib face recogniser (onnxruntime) ready in %.2f s", self.load_seconds)
+
+    def chips(self, rgb: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
+        """A 150x150 RGB chip per face, framed as dlib's get_face_chip frames it."""
+        template = CHIP_TEMPLATE * CHIP_SIZE
+        return [chip_from_points(rgb, template, face_points(face)) for face in faces]
+
+    def embed_chips(self, chips: Sequence[np.ndarray], flip: bool = False) -> np.ndarray:
+        """(n, 128) float32 unit vectors of 150x150 RGB uint8 chips.
+
+        flip: average each chip's descriptor with its mirror image's (then re-normalise).
+        """
+        if len(chips) == 0:
+            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        batch = np.stack([np.asarray(c) for c in chips])
+        if batch.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
+            raise ValueError(f"chips must be {CHIP_SIZE}x{CHIP_SIZE}x3 RGB, got {batch.shape}")
+        if flip:
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        x = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
+        vectors = _unit(self.forward(x))
+        if flip:
+            vectors = _unit(vectors[: len(chips)] + vectors[len(chips) :])
+        return vectors
+
+    def embed_faces(self, rgb: np.ndarray, faces: Sequence[Face], flip: bool = True) -> np.ndarray:
+        """(n, 128) embeddings of the detector's faces on an RGB image."""
+        return self.embed_chips(self.chips(rgb, faces), flip=flip)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).astype(np.float32)
