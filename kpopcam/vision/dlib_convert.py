@@ -166,7 +166,13 @@ class Network:
 
 
 def read_network(data: bytes) -> Network:
-    s = _Stream(data)
+    try:
+        return _read_network(_Stream(data))
+    except (IndexError, ValueError) as exc:  # the file ends early, or a length runs past it
+        raise WeightsError(f"dlib's face recogniser file is damaged: {exc}") from exc
+
+
+def _read_network(s: _Stream) -> Network:
     if s.integer() != 1 or s.string() != "loss_metric_2":
         raise WeightsError("not dlib's face recogniser: the file does not start with its loss")
     s.real(), s.real()  # margin and distance threshold: training only

@@ -7,12 +7,12 @@ weights as ONNX external data in dlib_resnet.weights, a file that is not shipped
 it is written into the user's cache from face-recognition-models' .dat with numpy alone
 (kpopcam.vision.dlib_convert), checked against the card's checksum, and reused from then on.
 
-The chip: dlib's recipe levels and scales the face so its 5-point shape predictor's points
-(eye corners, nose base) sit on a template, 150 px with padding 0.25 (get_face_chip). Here
-MTCNN's own five points (eye centres, nose tip, mouth corners) are fitted to where those
-points sit on dlib's chips (CHIP_TEMPLATE), and the chip is cut the way dlib's
-extract_image_chip cuts it (bilinear, halving the image first while the chip would still be
-less than half its size).
+The chip is dlib's recipe without dlib: its 5-point shape predictor, run in numpy
+(kpopcam.vision.dlib_landmarks) inside the detector's box, finds the eye corners and the nose
+base, and the chip is cut so that they sit on get_face_chip's template (150 px, padding 0.25)
+the way dlib's extract_image_chip cuts it (bilinear, halving the image first while the chip
+would still be less than half its size). MTCNN's own five points put on a template instead
+cost 6 points of top-1 at one photo per star (training/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 from kpopcam.files import atomic_path, write_bytes_atomic
 from kpopcam.types import Face
 from kpopcam.vision import dlib_convert, weights
+from kpopcam.vision.dlib_landmarks import ShapePredictor, dlib_grey
 from kpopcam.vision.onnx_model import OnnxModel
 from kpopcam.vision.threads import INFERENCE_THREADS
 from kpopcam.vision.weights import WeightsError
@@ -39,19 +40,13 @@ log = logging.getLogger(__name__)
 NAME = "dlib_resnet"  # weights/: .json (card) and .onnx; cache: .onnx and .weights
 CHIP_SIZE = dlib_convert.INPUT_SIZE
 EMBEDDING_DIM = dlib_convert.DESCRIPTOR_DIM
-# Where MTCNN's five points (left eye, right eye, nose, left and right mouth corner, as seen)
-# sit on dlib's 150 px chips, as fractions of the chip's side (training/dlib_chip_template.py).
-CHIP_TEMPLATE = np.array(
-    [
-        [0.3182, 0.3143],
-        [0.6685, 0.3143],
-        [0.4934, 0.5104],
-        [0.3361, 0.6868],
-        [0.6507, 0.6868],
-    ]
-)
-
-
+# Where get_face_chip_details puts the 5-point predictor's points, as fractions of the chip's
+# side, padding 0.25 (dlib/image_transforms/interpolation.h)
+CHIP_PADDING = 0.25
+CHIP_POINTS = (np.array([[0.8595674595992, 0.2134981538014], [0.6460604764104, 0.2289674387677],
+                         [0.1205750620789, 0.2137274526848], [0.3340850613712, 0.2290642403242],
+                         [0.4901123135679, 0.6277975316475]]) + CHIP_PADDING) / (
+    1 + 2 * CHIP_PADDING)
 # --- the network: the ONNX graph, its weights written from the .dat on first use ---
 
 
@@ -168,18 +163,8 @@ def chip_from_points(rgb: np.ndarray, chip_points: np.ndarray, img_points: np.nd
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-def face_points(face: Face) -> np.ndarray:
-    """MTCNN's five points, or ones placed where they sit on average in the box when the
-    detector gives none (Haar)."""
-    if face.landmarks is not None:
-        return np.asarray(face.landmarks, np.float64)
-    x1, y1, x2, y2 = face.box
-    average = np.array([[0.31, 0.40], [0.69, 0.40], [0.50, 0.58], [0.35, 0.78], [0.65, 0.78]])
-    return np.array([x1, y1]) + average * [x2 - x1, y2 - y1]
-
-
 class DlibOnnxEmbedder:
-    """dlib's face recogniser (its descriptors, unit-normalised) on MTCNN-aligned chips, in
+    """dlib's face recogniser (its descriptors, unit-normalised) on dlib's chips, in numpy and
     onnxruntime: the same interface as DlibEmbedder and FaceEmbedder. Thread-safe: each call
     only reads the session, which onnxruntime allows from several threads."""
 
@@ -189,13 +174,21 @@ class DlibOnnxEmbedder:
     def __init__(self, threads: int | None = INFERENCE_THREADS, forward=None) -> None:
         start = time.perf_counter()
         self.forward = forward or load_resnet(threads)
+        self.landmarks = ShapePredictor.load()
         self.load_seconds = time.perf_counter() - start
         log.info("dlib face recogniser (onnxruntime) ready in %.2f s", self.load_seconds)
 
     def chips(self, rgb: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
-        """A 150x150 RGB chip per face, framed as dlib's get_face_chip frames it."""
-        template = CHIP_TEMPLATE * CHIP_SIZE
-        return [chip_from_points(rgb, template, face_points(face)) for face in faces]
+        """A 150x150 RGB chip per face: dlib's landmarks found inside its box, eyes levelled,
+        framed as dlib's get_face_chip frames it."""
+        if len(faces) == 0:
+            return []
+        grey = dlib_grey(rgb)
+        chips = []
+        for face in faces:
+            points = self.landmarks(grey, tuple(round(v) for v in face.box))
+            chips.append(chip_from_points(rgb, CHIP_POINTS * CHIP_SIZE, points))
+        return chips
 
     def embed_chips(self, chips: Sequence[np.ndarray], flip: bool = False) -> np.ndarray:
         """(n, 128) float32 unit vectors of 150x150 RGB uint8 chips.
