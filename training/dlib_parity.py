@@ -10,8 +10,9 @@ get_face_chip make dlib's chip; then:
 
 - parity: the largest absolute difference between the ONNX export's descriptors and dlib-bin's
   compute_face_descriptor on those same chips;
-- cut: the chip cut by kpopcam.vision.dlib_onnx.chip_from_points at dlib's own points against
-  dlib's chip (mean absolute pixel difference; cosine of the two descriptors);
+- cut: the chip cut by kpopcam.vision.dlib_chip.face_chip at dlib's own points against
+  dlib's chip (mean absolute pixel difference, share of chips equal to the pixel; cosine of
+  the two descriptors);
 - landmarks: how often the numpy shape predictor (kpopcam.vision.dlib_landmarks) gives
   dlib-bin's five points exactly, and the largest difference in pixels;
 - app: the app's chip (numpy landmarks, then that cut) against dlib's chip, the same two
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from kpopcam.vision import dlib_onnx
+from kpopcam.vision.dlib_chip import face_chip
 from kpopcam.vision.dlib_landmarks import dlib_grey
 
 DLIB_POINTS = dlib_onnx.CHIP_POINTS
@@ -78,7 +80,7 @@ def measure(paths: list[Path]) -> dict:
         shape = predictor(rgb, dlib.rectangle(x1, y1, x2, y2))
         points = np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], float)
         dlib_chips.append(dlib.get_face_chip(rgb, shape, size, 0.25))
-        cut_chips.append(dlib_onnx.chip_from_points(rgb, DLIB_POINTS * size, points))
+        cut_chips.append(face_chip(rgb, DLIB_POINTS * size, points, size))
         app_chips.append(embedder.chips(rgb, [face])[0])
         ours = embedder.landmarks(dlib_grey(rgb), (x1, y1, x2, y2))
         point_diffs.append(np.abs(ours - points).max())
@@ -93,6 +95,7 @@ def measure(paths: list[Path]) -> dict:
         pixels = np.abs(np.stack(chips).astype(int) - np.stack(dlib_chips).astype(int))
         cosines = _cosine(_forward(embedder, chips), reference)
         result[name] = {"mean_abs_pixel_diff": float(pixels.mean()),
+                        "chips_equal": float(np.mean(pixels.max(axis=(1, 2, 3)) == 0)),
                         "cosine_vs_dlib_min": float(cosines.min()),
                         "cosine_vs_dlib_median": float(np.median(cosines)),
                         "cosine_vs_dlib_mean": float(cosines.mean())}

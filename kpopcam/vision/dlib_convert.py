@@ -225,7 +225,8 @@ def network_arrays(net: Network) -> dict[str, np.ndarray]:
     arrays = {"input.mean": np.array(net.means, np.float32).reshape(1, 3, 1, 1)}
     convs = [x for x in net.layers if x.kind in ("con", "affine")]
     names = ["stem"] + [f"block{i}.{part}" for i in range(len(BLOCKS)) for part in ("1", "2")]
-    for name, (con, affine) in zip(names, zip(convs[::2], convs[1::2])):
+    for name, (con, affine) in zip(names, zip(convs[::2], convs[1::2], strict=True),
+                                   strict=True):
         prefix = name if name == "stem" else name[:-2] + f".conv{name[-1]}"
         arrays[f"{prefix}.weight"] = con.arrays["weight"]
         arrays[f"{prefix}.bias"] = con.arrays["bias"]

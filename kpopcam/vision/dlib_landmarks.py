@@ -61,7 +61,7 @@ def _read_predictor(s: _Stream) -> dict[str, np.ndarray]:
             level[1].append([b for _, b, _ in splits])
             level[2].append([t for _, _, t in splits])
             level[3].append([_matrix(s) for _ in range(s.integer())])
-        for target, values in zip((split_a, split_b, thresholds, leaves), level):
+        for target, values in zip((split_a, split_b, thresholds, leaves), level, strict=True):
             target.append(values)
     anchors = [[s.integer() for _ in range(s.integer())] for _ in range(s.integer())]
     deltas = [[(s.real(), s.real()) for _ in range(s.integer())] for _ in range(s.integer())]
@@ -88,8 +88,8 @@ def _checked(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     if not (arrays["mean_shape"].shape == (POINTS, 2)
             and arrays["leaves"].shape == (levels, trees, splits + 1, POINTS, 2)
             and arrays["anchors"].shape == (levels, features)
-            and 0 <= arrays["anchors"].min() and arrays["anchors"].max() < POINTS
-            and 0 <= min(arrays["split_a"].min(), arrays["split_b"].min())
+            and arrays["anchors"].min() >= 0 and arrays["anchors"].max() < POINTS
+            and min(arrays["split_a"].min(), arrays["split_b"].min()) >= 0
             and max(arrays["split_a"].max(), arrays["split_b"].max()) < features):
         raise WeightsError("dlib's shape predictor does not hold a cascade kpopcam can run")
     return arrays

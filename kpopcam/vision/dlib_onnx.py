@@ -7,12 +7,12 @@ weights as ONNX external data in dlib_resnet.weights, a file that is not shipped
 it is written into the user's cache from face-recognition-models' .dat with numpy alone
 (kpopcam.vision.dlib_convert), checked against the card's checksum, and reused from then on.
 
-The chip is dlib's recipe without dlib: its 5-point shape predictor, run in numpy
-(kpopcam.vision.dlib_landmarks) inside the detector's box, finds the eye corners and the nose
-base, and the chip is cut so that they sit on get_face_chip's template (150 px, padding 0.25)
-the way dlib's extract_image_chip cuts it (bilinear, halving the image first while the chip
-would still be less than half its size). MTCNN's own five points put on a template instead
-cost 6 points of top-1 at one photo per star (training/RESULTS.md).
+The chip is dlib's recipe without dlib, in numpy: its 5-point shape predictor inside the
+detector's box finds the eye corners and the nose base (kpopcam.vision.dlib_landmarks), and
+the chip is cut so that they sit on get_face_chip's template, 150 px, padding 0.25
+(kpopcam.vision.dlib_chip). Both give dlib-bin's results to the pixel on real photos, so the
+descriptors are dlib's. MTCNN's own five points put on a fitted template instead cost 6 points
+of top-1 at one photo per star (training/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from kpopcam.files import atomic_path, write_bytes_atomic
 from kpopcam.types import Face
 from kpopcam.vision import dlib_convert, weights
+from kpopcam.vision.dlib_chip import face_chip
 from kpopcam.vision.dlib_landmarks import ShapePredictor, dlib_grey
 from kpopcam.vision.onnx_model import OnnxModel
 from kpopcam.vision.threads import INFERENCE_THREADS
@@ -114,55 +114,6 @@ def _write(shipped: Path, card: dict, arrays: dict, graph: Path, data: Path,
     return OnnxModel(graph, card["onnx"]["sha256"], threads)
 
 
-# --- the chip ---
-
-
-def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The 2x3 least-squares similarity transform taking the points src to dst (Umeyama;
-    dlib's find_similarity_transform)."""
-    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    mean_s, mean_d = src.mean(0), dst.mean(0)
-    s, d = src - mean_s, dst - mean_d
-    cov = d.T @ s / len(src)
-    u, sv, vt = np.linalg.svd(cov)
-    sign = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
-    rotation = u @ sign @ vt
-    scale = np.trace(np.diag(sv) @ sign) / max(np.mean(np.sum(s * s, 1)), 1e-12)
-    m = scale * rotation
-    return np.hstack([m, (mean_d - m @ mean_s)[:, None]])
-
-
-def chip_from_points(rgb: np.ndarray, chip_points: np.ndarray, img_points: np.ndarray,
-                     size: int = CHIP_SIZE) -> np.ndarray:
-    """A size x size chip whose chip_points (pixels) fall on img_points, cut as dlib's
-    chip_details + extract_image_chip do: the similarity transform's angle and scale, a
-    rectangle of size*scale - 1 pixels about where the chip's centre maps, its corners mapped to
-    the chip's corner pixels; pixels outside the image are black."""
-    tform = similarity(chip_points, img_points)
-    angle = np.arctan2(tform[1, 0], tform[0, 0])
-    scale = float(np.hypot(tform[0, 0], tform[1, 0]))
-    centre = tform[:, :2] @ np.array([size / 2, size / 2]) + tform[:, 2]
-    half = (size * scale - 1) / 2  # dlib's centered_drect takes one pixel off each side
-    level = 0
-    image = rgb
-    # extract_image_chip samples a pyramid level instead while a half-size one still holds
-    # more pixels than the chip (pyramid_down<2>; cv2.pyrDown is its nearest match)
-    while (2 * half / 2 ** (level + 1)) ** 2 > size * size and min(image.shape[:2]) > 2:
-        image = cv2.pyrDown(image)
-        level += 1
-    factor = 2.0**-level
-    cos, sin = np.cos(angle), np.sin(angle)
-
-    def corner(dx: float, dy: float) -> np.ndarray:
-        return (centre + [cos * dx - sin * dy, sin * dx + cos * dy]) * factor
-
-    src = np.float32([[0, 0], [size - 1, 0], [0, size - 1]])
-    dst = np.float32([corner(-half, -half), corner(half, -half), corner(-half, half)])
-    matrix = cv2.getAffineTransform(src, dst)
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-
-
 class DlibOnnxEmbedder:
     """dlib's face recogniser (its descriptors, unit-normalised) on dlib's chips, in numpy and
     onnxruntime: the same interface as DlibEmbedder and FaceEmbedder. Thread-safe: each call
@@ -187,7 +138,7 @@ class DlibOnnxEmbedder:
         chips = []
         for face in faces:
             points = self.landmarks(grey, tuple(round(v) for v in face.box))
-            chips.append(chip_from_points(rgb, CHIP_POINTS * CHIP_SIZE, points))
+            chips.append(face_chip(rgb, CHIP_POINTS * CHIP_SIZE, points, CHIP_SIZE))
         return chips
 
     def embed_chips(self, chips: Sequence[np.ndarray], flip: bool = False) -> np.ndarray:

@@ -6,7 +6,8 @@ KINDS = ("dlib", "dlib-onnx", "casia-webface", "vggface2")
 
 
 def make_embedder(kind: str = "casia-webface"):
-    """DlibEmbedder, DlibOnnxEmbedder or FaceEmbedder (FaceNet): both give unit vectors from `embed_faces`."""
+    """DlibEmbedder, DlibOnnxEmbedder (dlib's network in onnxruntime, no dlib) or FaceEmbedder
+    (FaceNet): all give unit vectors from `embed_faces`."""
     if kind == "dlib":
         from kpopcam.vision.dlib_embedder import DlibEmbedder
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -46,9 +47,13 @@ def dlib_bin():
 
 @pytest.fixture(scope="module")
 def faces(astronaut, cameraman):
-    """(image, face) of the two asset photos and of the astronaut moved, shrunk and mirrored."""
+    """(image, face) of the two asset photos, of the astronaut moved, shrunk and mirrored, and
+    of her face three times as large (dlib cuts that chip from a level of its image pyramid)."""
+    large = cv2.resize(astronaut[:300, 60:400], None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    x1, y1, x2, y2 = ASTRONAUT_FACE.box
+    large_face = Face(((x1 - 60) * 3, y1 * 3, (x2 - 60) * 3, y2 * 3), 1.0)
     return [(astronaut, ASTRONAUT_FACE), (cameraman, CAMERAMAN_FACE),
-            moved_and_mirrored(astronaut)]
+            moved_and_mirrored(astronaut), (large, large_face)]
 
 
 def _dlib_points(dlib_bin, rgb, face):
@@ -68,7 +73,7 @@ def test_descriptors_match_dlib_bin_on_its_own_chips(onnx_embedder, dlib_bin, fa
              for rgb, face in faces]
     reference = np.array([list(d) for d in recogniser.compute_face_descriptor(chips)])
     ours = onnx_embedder.forward(_nchw(chips))
-    assert ours.shape == (3, 128)
+    assert ours.shape == (4, 128)
     assert np.abs(ours - reference).max() <= 1e-4
     assert np.abs(reference[0] - reference[1]).max() > 0.05  # two people: far apart
 
@@ -81,20 +86,26 @@ def test_landmarks_are_dlib_bins_to_the_pixel(onnx_embedder, dlib_bin, faces):
         np.testing.assert_array_equal(found, expected)
 
 
-def test_chips_are_dlibs_get_face_chip(onnx_embedder, dlib_bin, faces):
-    dlib, _, recogniser = dlib_bin
+def test_chips_are_dlibs_get_face_chip_to_the_pixel(onnx_embedder, dlib_bin, faces):
+    dlib = dlib_bin[0]
     for rgb, face in faces:
         expected = dlib.get_face_chip(rgb, _dlib_points(dlib_bin, rgb, face)[0], 150, 0.25)
         chip = onnx_embedder.chips(rgb, [face])[0]
         assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
-        assert np.abs(chip.astype(int) - expected.astype(int)).mean() < 1.5
-        ours = onnx_embedder.embed_chips([chip])[0]
-        theirs = np.array(recogniser.compute_face_descriptor(expected))
-        assert ours @ theirs / np.linalg.norm(theirs) > 0.999
+        np.testing.assert_array_equal(chip, expected)
+
+
+def test_embeddings_are_the_dlib_embedders(onnx_embedder, dlib_bin, faces):
+    from kpopcam.vision.dlib_embedder import DlibEmbedder
+
+    reference = DlibEmbedder()
+    for rgb, face in faces:
+        np.testing.assert_allclose(onnx_embedder.embed_faces(rgb, [face]),
+                                   reference.embed_faces(rgb, [face]), atol=1e-4, rtol=0)
 
 
 def test_embeddings_are_unit_flip_averaged_and_batch_alike(onnx_embedder, faces):
-    (astronaut, her), (cameraman, him), _ = faces
+    (astronaut, her), (cameraman, him) = faces[:2]
     both = onnx_embedder.embed_faces(astronaut, [her, her], flip=False)
     assert both.shape == (2, 128) and both.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(both, axis=1), 1, atol=1e-5)
@@ -108,7 +119,7 @@ def test_embeddings_are_unit_flip_averaged_and_batch_alike(onnx_embedder, faces)
 
 
 def test_the_same_face_elsewhere_is_closer_than_another_person(onnx_embedder, faces):
-    (astronaut, her), (cameraman, him), (canvas, moved) = faces
+    (astronaut, her), (cameraman, him), (canvas, moved) = faces[:3]
     a = onnx_embedder.embed_faces(astronaut, [her])[0]
     again = onnx_embedder.embed_faces(canvas, [moved])[0]
     other = onnx_embedder.embed_faces(cameraman, [him])[0]
