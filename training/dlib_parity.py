@@ -1,6 +1,6 @@
 """dlib's face recogniser in onnxruntime against dlib-bin, and its chips against dlib's.
 
-    python -m training.dlib_parity PHOTOS... [--limit N]
+    python -m training.dlib_parity PHOTOS... [--limit N] [--card "WHICH PHOTOS"]
 
 PHOTOS: photo files or folders (searched recursively for .jpg/.jpeg/.png), e.g.
 kpopcam/assets ../shared/data/clips/*/enrol ../shared/data/portraits/images (public data the
@@ -17,17 +17,21 @@ get_face_chip make dlib's chip; then:
   dlib-bin's five points exactly, and the largest difference in pixels;
 - app: the app's chip (numpy landmarks, then that cut) against dlib's chip, the same two
   figures as for the cut.
+
+--card writes the figures into the export's card (weights/dlib_resnet.json, "parity", with
+the photos described as given): only for public photos, not the measurement-only idols.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from kpopcam.vision import dlib_onnx
+from kpopcam.vision import dlib_onnx, weights
 from kpopcam.vision.dlib_chip import face_chip
 from kpopcam.vision.dlib_landmarks import dlib_grey
 
@@ -66,8 +70,6 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def measure(paths: list[Path]) -> dict:
     import dlib
-
-    from kpopcam.vision import weights
 
     predictor_path, recogniser_path = weights.dlib_model_paths()
     predictor = dlib.shape_predictor(str(predictor_path))
@@ -115,11 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("photos", nargs="+")
     p.add_argument("--limit", type=int, default=0, help="at most N photos, evenly spread")
+    p.add_argument("--card", metavar="WHICH_PHOTOS", help="write the figures into the card")
     args = p.parse_args(argv)
     paths = photo_paths(args.photos)
     if args.limit and len(paths) > args.limit:
         paths = paths[:: len(paths) // args.limit][: args.limit]
-    print(json.dumps(measure(paths)))
+    result = measure(paths)
+    print(json.dumps(result))
+    if args.card:
+        _, card_path = weights.find_weights(dlib_onnx.NAME, ".onnx")
+        card = weights.read_card(card_path)
+        card["parity"] = {**result, "photos": args.card,
+                          "dlib": f"dlib-bin {metadata.version('dlib-bin')}"}
+        weights.write_card(card_path, card)
     return 0
 
 

@@ -45,7 +45,8 @@ def _rect_down(rect: np.ndarray) -> np.ndarray:
 
 
 def _area(rect: np.ndarray) -> float:
-    return float((rect[2] - rect[0]) * (rect[3] - rect[1]))
+    """drectangle's area: its width and height count both edges (right - left + 1)."""
+    return float((rect[2] - rect[0] + 1) * (rect[3] - rect[1] + 1))
 
 
 def _turned(rect: np.ndarray, angle: float) -> np.ndarray:
