@@ -6,7 +6,7 @@ per face, and what each does to the other threads (the GIL).
 Speed: one face of the public-domain astronaut photo, `embed_faces` as the app calls it
 (landmarks or alignment, chip, network), without and with flip averaging, one thread, the
 embedders taking turns call by call; medians of the wall clock and of the thread's CPU time
-(training.bench_backends.median_ms). dlib-onnx's parts are timed too: its numpy landmarks,
+(training.bench_backends.median_ms). dlib-onnx's parts are timed too: its numpy landmarks, landmarks and
 its chip, its network on one chip.
 
 GIL: a second thread embeds the face in a loop (flip off) while the main thread times
@@ -29,7 +29,6 @@ from skimage import data
 from kpopcam.settings import Settings
 from kpopcam.types import Face
 from kpopcam.vision.detector import photo_detector
-from kpopcam.vision.dlib_landmarks import dlib_grey
 from kpopcam.vision.identity import make_embedder
 from training.bench_backends import median_ms
 
@@ -71,13 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         result["flip" if flip else "plain"] = median_ms(calls, args.repeats)
     if "dlib-onnx" in embedders:
         ours = embedders["dlib-onnx"]
-        grey, box = dlib_grey(rgb), tuple(round(v) for v in face.box)
+        box = tuple(round(v) for v in face.box)
         chip = ours.chips(rgb, [face])
         x = np.ascontiguousarray(np.stack(chip).transpose(0, 3, 1, 2), dtype=np.float32)
         result["dlib-onnx parts"] = median_ms({
-            "grey": lambda: dlib_grey(rgb),
-            "landmarks": lambda: ours.landmarks(grey, box),
-            "chip": lambda: ours.chips(rgb, [face]),
+            "landmarks": lambda: ours.landmarks(rgb, box),
+            "landmarks_and_chip": lambda: ours.chips(rgb, [face]),
             "network": lambda: ours.forward(x)}, args.repeats)
     result["sleep_2ms_while_embedding"] = {kind: sleep_delays(e, rgb, face, args.sleeps)
                                            for kind, e in embedders.items()}

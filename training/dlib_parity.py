@@ -33,7 +33,6 @@ import numpy as np
 
 from kpopcam.vision import dlib_onnx, weights
 from kpopcam.vision.dlib_chip import face_chip
-from kpopcam.vision.dlib_landmarks import dlib_grey
 
 DLIB_POINTS = dlib_onnx.CHIP_POINTS
 
@@ -84,7 +83,7 @@ def measure(paths: list[Path]) -> dict:
         dlib_chips.append(dlib.get_face_chip(rgb, shape, size, 0.25))
         cut_chips.append(face_chip(rgb, DLIB_POINTS * size, points, size))
         app_chips.append(embedder.chips(rgb, [face])[0])
-        ours = embedder.landmarks(dlib_grey(rgb), (x1, y1, x2, y2))
+        ours = embedder.landmarks(rgb, (x1, y1, x2, y2))
         point_diffs.append(np.abs(ours - points).max())
     reference = np.array([list(d) for d in recogniser.compute_face_descriptor(dlib_chips)])
     ours = _forward(embedder, dlib_chips)

@@ -69,9 +69,9 @@ def bilinear(rgb: np.ndarray, corners: np.ndarray, size: int) -> np.ndarray:
     inside = (left >= 0) & (top >= 0) & (left + 1 < w) & (top + 1 < h)
     left, top = np.where(inside, left, 0), np.where(inside, top, 0)
     fx, fy = (x - left)[..., None], (y - top)[..., None]
-    image = rgb.astype(np.float64)
-    value = ((1 - fy) * ((1 - fx) * image[top, left] + fx * image[top, left + 1])
-             + fy * ((1 - fx) * image[top + 1, left] + fx * image[top + 1, left + 1]))
+    tl, tr = rgb[top, left].astype(np.float64), rgb[top, left + 1].astype(np.float64)
+    bl, br = rgb[top + 1, left].astype(np.float64), rgb[top + 1, left + 1].astype(np.float64)
+    value = (1 - fy) * ((1 - fx) * tl + fx * tr) + fy * ((1 - fx) * bl + fx * br)
     chip = np.clip(value, 0, 255).astype(np.uint8)  # dlib's assign_pixel truncates
     chip[~inside] = 0
     return chip

@@ -138,16 +138,16 @@ class ShapePredictor:
         predictor_path, _ = weights.dlib_model_paths()
         return cls(load_arrays(predictor_path))
 
-    def __call__(self, grey: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    def __call__(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """The landmarks (P, 2) as dlib gives them (whole pixels) of the face in box (x1, y1,
-        x2, y2, whole pixels, inclusive as dlib's rectangle) on a 2-D uint8 grey image."""
+        x2, y2, whole pixels, inclusive as dlib's rectangle) on an RGB or grey uint8 image."""
         a = self.arrays
         x1, y1, x2, y2 = box
         origin = np.array([x1, y1], np.float64)
         extent = np.array([x2 - x1, y2 - y1], np.float64)
         mean_shape = a["mean_shape"]
         shape = mean_shape.copy()
-        height, width = grey.shape
+        height, width = image.shape[:2]
         trees = np.arange(a["split_a"].shape[1])
         depth = int(np.log2(a["split_a"].shape[2] + 1))
         # in float32 where dlib computes in float: a landmark is whole pixels, and float64
@@ -162,7 +162,7 @@ class ShapePredictor:
             p = np.floor(where + 0.5).astype(np.int64)
             inside = (p[:, 0] >= 0) & (p[:, 0] < width) & (p[:, 1] >= 0) & (p[:, 1] < height)
             values = np.zeros(len(p), np.float32)
-            values[inside] = grey[p[inside, 1], p[inside, 0]]
+            values[inside] = dlib_grey(image[p[inside, 1], p[inside, 0]])
             node = np.zeros(len(trees), np.int64)
             for _ in range(depth):
                 left = (values[a["split_a"][level, trees, node]]
@@ -176,6 +176,9 @@ class ShapePredictor:
         return np.floor(shape.astype(np.float64) * extent + origin + 0.5)
 
 
-def dlib_grey(rgb: np.ndarray) -> np.ndarray:
-    """dlib's grey value of an RGB image (the mean of the three channels, rounded down)."""
-    return (rgb.astype(np.uint16).sum(2) // 3).astype(np.uint8)
+def dlib_grey(pixels: np.ndarray) -> np.ndarray:
+    """dlib's grey value of RGB pixels (..., 3): the mean of the three channels, rounded down;
+    grey pixels as they are. Only the pixels the predictor reads are converted."""
+    if pixels.ndim == 1 or pixels.shape[-1] != 3:
+        return pixels
+    return (pixels.astype(np.uint16).sum(-1) // 3).astype(np.uint8)

@@ -30,7 +30,7 @@ from kpopcam.files import atomic_path, write_bytes_atomic
 from kpopcam.types import Face
 from kpopcam.vision import dlib_convert, weights
 from kpopcam.vision.dlib_chip import face_chip
-from kpopcam.vision.dlib_landmarks import ShapePredictor, dlib_grey
+from kpopcam.vision.dlib_landmarks import ShapePredictor
 from kpopcam.vision.onnx_model import OnnxModel
 from kpopcam.vision.threads import INFERENCE_THREADS
 from kpopcam.vision.weights import WeightsError
@@ -134,10 +134,9 @@ class DlibOnnxEmbedder:
         framed as dlib's get_face_chip frames it."""
         if len(faces) == 0:
             return []
-        grey = dlib_grey(rgb)
         chips = []
         for face in faces:
-            points = self.landmarks(grey, tuple(round(v) for v in face.box))
+            points = self.landmarks(rgb, tuple(round(v) for v in face.box))
             chips.append(face_chip(rgb, CHIP_POINTS * CHIP_SIZE, points, CHIP_SIZE))
         return chips
 

@@ -88,7 +88,7 @@ def test_landmarks_are_dlib_bins_to_the_pixel(onnx_embedder, dlib_bin, faces):
     for rgb, face in faces:
         _, expected = _dlib_points(dlib_bin, rgb, face)
         box = tuple(round(v) for v in face.box)
-        found = onnx_embedder.landmarks(dlib_landmarks.dlib_grey(rgb), box)
+        found = onnx_embedder.landmarks(rgb, box)
         np.testing.assert_array_equal(found, expected)
 
 
