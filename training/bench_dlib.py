@@ -6,8 +6,8 @@ per face, and what each does to the other threads (the GIL).
 Speed: one face of the public-domain astronaut photo, `embed_faces` as the app calls it
 (landmarks or alignment, chip, network), without and with flip averaging, one thread, the
 embedders taking turns call by call; medians of the wall clock and of the thread's CPU time
-(training.bench_backends.median_ms). dlib-onnx's parts are timed too: its numpy landmarks, landmarks and
-its chip, its network on one chip.
+(training.bench_backends.median_ms). dlib-onnx's parts are timed too: its numpy landmarks,
+the landmarks and the chip together, its network on one chip.
 
 GIL: a second thread embeds the face in a loop (flip off) while the main thread times
 `time.sleep(0.002)` `--sleeps` times; the median and largest time a 2 ms sleep takes to come
