@@ -1,24 +1,20 @@
 """Rebuild dlib's ResNet face recogniser as an ONNX graph, and check it against dlib-bin.
 
-    python -m training.export_dlib [--photos DIR] [--per-person N] [--clips DIR]
+    python -m training.export_dlib [--out DIR]
 
 Writes weights/dlib_resnet.onnx, anet_type of dlib's dnn_face_recognition_ex.cpp written
 node by node with the onnx package (no torch): its weights are ONNX external data (location,
 offset, length) in dlib_resnet.weights. That 22 MB file is not shipped: the app writes it into
 the user's cache on first use from face-recognition-models' .dat with numpy alone
 (kpopcam.vision.dlib_convert, kpopcam.vision.dlib_onnx). The card, weights/dlib_resnet.json,
-holds the file's layout (name, offset, shape of each array), its sha256, the graph's sha256
-and the parity figures: the largest difference between the export's descriptors and dlib-bin's
-compute_face_descriptor on the same chips (dlib's own shape predictor and get_face_chip) of
-real faces: the public-domain astronaut and camera man, the shared clips' enrolment photos
-(--clips) and DIR's photos (--photos, e.g. the BLACKPINK folder of the shared data: measurement
-only, nothing of it is shipped).
+holds the file's layout (name, offset, shape of each array), its sha256 and the graph's
+sha256; training/dlib_parity.py adds the parity figures against dlib-bin (run it after an
+export: the export writes a new card).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -182,7 +178,8 @@ def export(out: Path) -> dict:
         data = Path(tmp) / f"{name}.weights"
         write_weights_file(data, arrays, layout)
         card = {
-            "architecture": "dlib dnn_face_recognition_ex.cpp anet_type (ResNet, 29 conv layers)",
+            "architecture": "dlib dnn_face_recognition_ex.cpp anet_type (ResNet: 27 convolutions, "
+                            "a 128-d linear layer)",
             "arguments": {"input_size": dlib_convert.INPUT_SIZE},
             "trained_on": "dlib's face recogniser v1 (about 3 million faces; Davis King, public "
                           "domain)",
@@ -201,20 +198,6 @@ def export(out: Path) -> dict:
         }
     write_card(graph_path.with_suffix(".json"), card)
     return card
-
-
-def exported_model():
-    """The export as the app makes it on first use (an empty cache)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        old = os.environ.get("KPOPCAM_CACHE")
-        os.environ["KPOPCAM_CACHE"] = tmp
-        try:
-            return dlib_onnx.load_resnet()
-        finally:
-            if old is None:
-                del os.environ["KPOPCAM_CACHE"]
-            else:
-                os.environ["KPOPCAM_CACHE"] = old
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,8 @@ CHIP_POINTS = (np.array([[0.8595674595992, 0.2134981538014], [0.6460604764104, 0
                          [0.1205750620789, 0.2137274526848], [0.3340850613712, 0.2290642403242],
                          [0.4901123135679, 0.6277975316475]]) + CHIP_PADDING) / (
     1 + 2 * CHIP_PADDING)
+
+
 # --- the network: the ONNX graph, its weights written from the .dat on first use ---
 
 
@@ -122,9 +124,9 @@ class DlibOnnxEmbedder:
     kind = "dlib-onnx"
     dim = EMBEDDING_DIM
 
-    def __init__(self, threads: int | None = INFERENCE_THREADS, forward=None) -> None:
+    def __init__(self, threads: int | None = INFERENCE_THREADS) -> None:
         start = time.perf_counter()
-        self.forward = forward or load_resnet(threads)
+        self.forward = load_resnet(threads)
         self.landmarks = ShapePredictor.load()
         self.load_seconds = time.perf_counter() - start
         log.info("dlib face recogniser (onnxruntime) ready in %.2f s", self.load_seconds)
@@ -132,13 +134,9 @@ class DlibOnnxEmbedder:
     def chips(self, rgb: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
         """A 150x150 RGB chip per face: dlib's landmarks found inside its box, eyes levelled,
         framed as dlib's get_face_chip frames it."""
-        if len(faces) == 0:
-            return []
-        chips = []
-        for face in faces:
-            points = self.landmarks(rgb, tuple(round(v) for v in face.box))
-            chips.append(face_chip(rgb, CHIP_POINTS * CHIP_SIZE, points, CHIP_SIZE))
-        return chips
+        return [face_chip(rgb, CHIP_POINTS * CHIP_SIZE,
+                          self.landmarks(rgb, tuple(round(v) for v in face.box)), CHIP_SIZE)
+                for face in faces]
 
     def embed_chips(self, chips: Sequence[np.ndarray], flip: bool = False) -> np.ndarray:
         """(n, 128) float32 unit vectors of 150x150 RGB uint8 chips.
