@@ -102,10 +102,10 @@ def _con(s: _Stream, name: str) -> Layer:
         s.real()
     use_bias = s.boolean() if name == "con_5" else True
     size = int(np.prod(shape))
+    if params.size != size + shape[0] * use_bias or (use_bias and bias_shape[1] != shape[0]):
+        raise WeightsError("a dlib convolution's parameters do not match its filters")
     weight = params[:size].reshape(shape)
-    bias = params[size : size + shape[0]] if use_bias else np.zeros(shape[0], np.float32)
-    if bias_shape[1] != shape[0] and use_bias:
-        raise WeightsError("a dlib convolution's bias does not match its filters")
+    bias = params[size:] if use_bias else np.zeros(shape[0], np.float32)
     return Layer("con", {"weight": weight, "bias": bias}, settings)
 
 
@@ -132,9 +132,9 @@ def _fc(s: _Stream, name: str) -> Layer:
     no_bias = s.integer() == 1
     for _ in range(4):
         s.real()
-    weight = params[: inputs * outputs].reshape(inputs, outputs)
-    if not no_bias:
-        raise WeightsError("the dlib recogniser's last layer has a bias; fc_no_bias expected")
+    if not no_bias or params.size != inputs * outputs:
+        raise WeightsError("the dlib recogniser's last layer is not fc_no_bias")
+    weight = params.reshape(inputs, outputs)
     return Layer("fc", {"weight": weight}, {"inputs": inputs, "outputs": outputs})
 
 
