@@ -1,7 +1,7 @@
 """How well kpopcam tells stars apart: closed-set top-1 and open-set true-accept rate.
 
-python -m training.eval_identity DIR [--embedder dlib|casia-webface] [--backend onnx|torch]
-    (DIR/<person>/<photo>)
+python -m training.eval_identity DIR [--embedder dlib|dlib-onnx|casia-webface]
+    [--backend onnx|torch]   (DIR/<person>/<photo>)
 
 Every photo's largest face is found once and embedded once per embedder (both cached under
 training/runs/). Closed set: k photos per person enrol, the rest are queries (k = 1, 3, 5, 10;
