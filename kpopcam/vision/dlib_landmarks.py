@@ -148,11 +148,13 @@ class ShapePredictor:
         mean_shape = a["mean_shape"]
         shape = mean_shape.copy()
         height, width = image.shape[:2]
-        trees = np.arange(a["split_a"].shape[1])
-        depth = int(np.log2(a["split_a"].shape[2] + 1))
+        levels, trees, splits = a["split_a"].shape
+        depth = int(np.log2(splits + 1))
+        first_split = np.arange(trees) * splits  # node i of tree t is row t * splits + i
+        first_leaf = np.arange(trees) * (splits + 1)
         # in float32 where dlib computes in float: a landmark is whole pixels, and float64
         # moves about one face in ten by a pixel
-        for level in range(a["split_a"].shape[0]):
+        for level in range(levels):
             linear = _similarity_2x2(mean_shape.astype(np.float64),
                                      shape.astype(np.float64)).astype(np.float32)
             deltas = a["deltas"][level]
@@ -163,13 +165,15 @@ class ShapePredictor:
             inside = (p[:, 0] >= 0) & (p[:, 0] < width) & (p[:, 1] >= 0) & (p[:, 1] < height)
             values = np.zeros(len(p), np.float32)
             values[inside] = dlib_grey(image[p[inside, 1], p[inside, 0]])
-            node = np.zeros(len(trees), np.int64)
+            split_a, split_b = a["split_a"][level].ravel(), a["split_b"][level].ravel()
+            thresholds = a["split_thresh"][level].ravel()
+            node = np.zeros(trees, np.int64)
             for _ in range(depth):
-                left = (values[a["split_a"][level, trees, node]]
-                        - values[a["split_b"][level, trees, node]]
-                        > a["split_thresh"][level, trees, node])
+                at = first_split + node
+                left = values[split_a[at]] - values[split_b[at]] > thresholds[at]
                 node = np.where(left, 2 * node + 1, 2 * node + 2)
-            updates = a["leaves"][level, trees, node - a["split_a"].shape[2]]
+            leaves = a["leaves"][level].reshape(trees * (splits + 1), *shape.shape)
+            updates = leaves[first_leaf + node - splits]
             # one tree after another, as dlib adds them
             shape = np.cumsum(np.concatenate([shape[None], updates]), axis=0,
                               dtype=np.float32)[-1]
