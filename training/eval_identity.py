@@ -1,7 +1,7 @@
 """How well kpopcam tells stars apart: closed-set top-1 and open-set true-accept rate.
 
-python -m training.eval_identity DIR [--embedder dlib|casia-webface] [--backend onnx|torch]
-    (DIR/<person>/<photo>)
+python -m training.eval_identity DIR [--embedder dlib|dlib-onnx|casia-webface]
+    [--backend onnx|torch]   (DIR/<person>/<photo>)
 
 Every photo's largest face is found once and embedded once per embedder (both cached under
 training/runs/). Closed set: k photos per person enrol, the rest are queries (k = 1, 3, 5, 10;
@@ -39,12 +39,14 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 # -- embeddings --------------------------------------------------------------------------------
 
-EMBEDDERS = ("dlib", "casia-webface")
+EMBEDDERS = ("dlib", "dlib-onnx", "casia-webface")
 VARIANTS = {  # embedder -> crops it is measured on
     "dlib": ("chip",),  # dlib's 5-point predictor in the MTCNN box, then get_face_chip
+    "dlib-onnx": ("chip",),  # MTCNN's points on dlib_onnx.CHIP_TEMPLATE
     "casia-webface": ("aligned",),  # aligned to MTCNN's landmarks (the box: RESULTS.md)
 }
-SHIPPED = {"dlib": ("chip", True, "centroid"), "casia-webface": ("aligned", True, "centroid")}
+SHIPPED = {"dlib": ("chip", True, "centroid"), "dlib-onnx": ("chip", True, "centroid"),
+           "casia-webface": ("aligned", True, "centroid")}
 
 
 def detect_all(photos: list[tuple[str, Path]]) -> dict[str, np.ndarray]:
@@ -77,7 +79,7 @@ def embed_all(photos, detections, kind: str, backend: str = "onnx") -> dict[str,
     from kpopcam.vision.detector import aligned_crop, box_crop
     from kpopcam.vision.identity import make_embedder
 
-    if backend == "torch" and kind != "dlib":
+    if backend == "torch" and not kind.startswith("dlib"):
         from training.torch_forward import torch_face_embedder
 
         embedder = torch_face_embedder()
@@ -124,7 +126,7 @@ def cached_embeddings(photos: list[tuple[str, Path]], kind: str,
     key = photos_key(photos)
     detections = cached(f"faces_{key}", lambda: detect_all(photos))
     # FaceNet's embeddings came from torch before the ONNX export: the backend is in the name
-    name = kind if kind == "dlib" else f"{kind}-{backend}"
+    name = kind if kind.startswith("dlib") else f"{kind}-{backend}"
     return cached(f"identity_{name}_{key}",
                   lambda: embed_all(photos, detections, kind, backend))
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-KINDS = ("dlib", "casia-webface", "vggface2")
+KINDS = ("dlib", "dlib-onnx", "casia-webface", "vggface2")
 
 
 def make_embedder(kind: str = "casia-webface"):
-    """DlibEmbedder or FaceEmbedder (FaceNet): both give unit vectors from `embed_faces`."""
+    """DlibEmbedder, DlibOnnxEmbedder (dlib's network in onnxruntime, no dlib) or FaceEmbedder
+    (FaceNet): all give unit vectors from `embed_faces`."""
     if kind == "dlib":
         from kpopcam.vision.dlib_embedder import DlibEmbedder
 
         return DlibEmbedder()
+    if kind == "dlib-onnx":
+        from kpopcam.vision.dlib_onnx import DlibOnnxEmbedder
+
+        return DlibOnnxEmbedder()
     if kind in KINDS:
         from kpopcam.vision.embedder import FaceEmbedder
 

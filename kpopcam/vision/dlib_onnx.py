@@ -1,0 +1,165 @@
+"""dlib's ResNet face recogniser in onnxruntime: dlib's descriptors with no dlib at runtime.
+
+dlib-bin keeps Python's GIL for the whole of each call, so while it embeds a face no other
+thread runs, the GUI's included (training/RESULTS.md); onnxruntime lets go of it. The network
+is weights/dlib_resnet.onnx (training/export_dlib.py), the graph of dlib's anet_type with its
+weights as ONNX external data in dlib_resnet.weights, a file that is not shipped: on first use
+it is written into the user's cache from face-recognition-models' .dat with numpy alone
+(kpopcam.vision.dlib_convert), checked against the card's checksum, and reused from then on.
+
+The chip is dlib's recipe without dlib, in numpy: its 5-point shape predictor inside the
+detector's box finds the eye corners and the nose base (kpopcam.vision.dlib_landmarks), and
+the chip is cut so that they sit on get_face_chip's template, 150 px, padding 0.25
+(kpopcam.vision.dlib_chip). Both give dlib-bin's results to the pixel on real photos, so the
+descriptors are dlib's. MTCNN's own five points put on a fitted template instead cost 6 points
+of top-1 at one photo per star (training/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kpopcam.files import atomic_path, write_bytes_atomic
+from kpopcam.types import Face
+from kpopcam.vision import dlib_convert, weights
+from kpopcam.vision.dlib_chip import face_chip
+from kpopcam.vision.dlib_landmarks import ShapePredictor
+from kpopcam.vision.onnx_model import OnnxModel
+from kpopcam.vision.threads import INFERENCE_THREADS
+from kpopcam.vision.weights import WeightsError
+
+log = logging.getLogger(__name__)
+
+NAME = "dlib_resnet"  # weights/: .json (card) and .onnx; cache: .onnx and .weights
+CHIP_SIZE = dlib_convert.INPUT_SIZE
+EMBEDDING_DIM = dlib_convert.DESCRIPTOR_DIM
+# Where get_face_chip_details puts the 5-point predictor's points, as fractions of the chip's
+# side, padding 0.25 (dlib/image_transforms/interpolation.h)
+CHIP_PADDING = 0.25
+CHIP_POINTS = (np.array([[0.8595674595992, 0.2134981538014], [0.6460604764104, 0.2289674387677],
+                         [0.1205750620789, 0.2137274526848], [0.3340850613712, 0.2290642403242],
+                         [0.4901123135679, 0.6277975316475]]) + CHIP_PADDING) / (
+    1 + 2 * CHIP_PADDING)
+
+
+# --- the network: the ONNX graph, its weights written from the .dat on first use ---
+
+
+def resnet_card() -> tuple[dict, Path]:
+    """(card, shipped graph-only ONNX file) of the export."""
+    graph, card_path = weights.find_weights(NAME, ".onnx")
+    return weights.read_card(card_path), graph
+
+
+def cache_paths() -> tuple[Path, Path]:
+    base = weights.cache_dir() / NAME
+    return base.with_suffix(".onnx"), base.with_suffix(".weights")
+
+
+def load_resnet(threads: int | None = INFERENCE_THREADS) -> OnnxModel:
+    """dlib's ResNet as a numpy callable: (N, 3, 150, 150) float32 RGB 0..255 -> (N, 128)
+    dlib descriptors. A missing or damaged cache is written again from the .dat."""
+    card, shipped = resnet_card()
+    graph, data = cache_paths()
+    if graph.exists() or data.exists():
+        try:
+            weights.verify_file(data, card["sha256"])
+            return OnnxModel(graph, card["onnx"]["sha256"], threads)
+        except WeightsError as exc:
+            log.warning("dlib's face recogniser in the cache is damaged (%s); writing it again "
+                        "from its .dat", exc)
+    return _fill_cache(shipped, card, threads)
+
+
+def _fill_cache(shipped: Path, card: dict, threads: int | None) -> OnnxModel:
+    start = time.perf_counter()
+    _, source = weights.dlib_model_paths()
+    arrays = dlib_convert.read_arrays(source.read_bytes())
+    graph, data = cache_paths()
+    try:
+        model = _write(shipped, card, arrays, graph, data, threads)
+    except OSError as exc:  # a read-only cache still leaves a working model
+        log.warning("cannot keep dlib's face recogniser in %s (%s): it is made again at the "
+                    "next start", graph.parent, exc)
+        folder = Path(tempfile.mkdtemp(prefix="kpopcam-dlib-"))
+        try:
+            model = _write(shipped, card, arrays, folder / graph.name, folder / data.name,
+                           threads)
+        finally:  # the session holds the weights in memory once made
+            shutil.rmtree(folder, ignore_errors=True)
+    log.info("wrote dlib's face recogniser from %s in %.1f s", source,
+             time.perf_counter() - start)
+    return model
+
+
+def _write(shipped: Path, card: dict, arrays: dict, graph: Path, data: Path,
+           threads: int | None) -> OnnxModel:
+    from kpopcam.vision.embedder import write_weights_file
+
+    with atomic_path(data) as tmp:
+        write_weights_file(tmp, arrays, card["layout"])
+        if weights.sha256_of(tmp) != card["sha256"]:
+            raise WeightsError(
+                "the weights read from face-recognition-models' "
+                f"{weights.DLIB_RECOGNISER} are not the ones kpopcam was exported against "
+                "(checksum differs from the card); the package may be damaged or another "
+                "version: pip install --force-reinstall face-recognition-models==0.3.0"
+            )
+    write_bytes_atomic(graph, shipped.read_bytes())
+    return OnnxModel(graph, card["onnx"]["sha256"], threads)
+
+
+class DlibOnnxEmbedder:
+    """dlib's face recogniser (its descriptors, unit-normalised) on dlib's chips, in numpy and
+    onnxruntime: the same interface as DlibEmbedder and FaceEmbedder. Thread-safe: each call
+    only reads the session, which onnxruntime allows from several threads."""
+
+    kind = "dlib-onnx"
+    dim = EMBEDDING_DIM
+
+    def __init__(self, threads: int | None = INFERENCE_THREADS) -> None:
+        start = time.perf_counter()
+        self.forward = load_resnet(threads)
+        self.landmarks = ShapePredictor.load()
+        self.load_seconds = time.perf_counter() - start
+        log.info("dlib face recogniser (onnxruntime) ready in %.2f s", self.load_seconds)
+
+    def chips(self, rgb: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
+        """A 150x150 RGB chip per face: dlib's landmarks found inside its box, eyes levelled,
+        framed as dlib's get_face_chip frames it."""
+        return [face_chip(rgb, CHIP_POINTS * CHIP_SIZE,
+                          self.landmarks(rgb, tuple(round(v) for v in face.box)), CHIP_SIZE)
+                for face in faces]
+
+    def embed_chips(self, chips: Sequence[np.ndarray], flip: bool = False) -> np.ndarray:
+        """(n, 128) float32 unit vectors of 150x150 RGB uint8 chips.
+
+        flip: average each chip's descriptor with its mirror image's (then re-normalise).
+        """
+        if len(chips) == 0:
+            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        batch = np.stack([np.asarray(c) for c in chips])
+        if batch.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
+            raise ValueError(f"chips must be {CHIP_SIZE}x{CHIP_SIZE}x3 RGB, got {batch.shape}")
+        if flip:
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        x = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
+        vectors = _unit(self.forward(x))
+        if flip:
+            vectors = _unit(vectors[: len(chips)] + vectors[len(chips) :])
+        return vectors
+
+    def embed_faces(self, rgb: np.ndarray, faces: Sequence[Face], flip: bool = True) -> np.ndarray:
+        """(n, 128) embeddings of the detector's faces on an RGB image."""
+        return self.embed_chips(self.chips(rgb, faces), flip=flip)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).astype(np.float32)

@@ -1,0 +1,226 @@
+"""dlib's face recogniser without dlib (numpy landmarks, onnxruntime ResNet) on real photos,
+against dlib-bin where it is installed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kpopcam.types import Face
+from kpopcam.vision import dlib_convert, dlib_landmarks, dlib_onnx, weights
+from kpopcam.vision.dlib_onnx import DlibOnnxEmbedder
+from kpopcam.vision.weights import WeightsError
+from tests.conftest import save_jpeg
+from tests.vision.test_dlib_embedder import ASTRONAUT_FACE, CAMERAMAN_FACE, moved_and_mirrored
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kpopcam_cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KPOPCAM_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(cache):
+    return DlibOnnxEmbedder()  # writes the weights into the empty cache
+
+
+@pytest.fixture(scope="module")
+def dlib_bin():
+    dlib = pytest.importorskip("dlib")
+    predictor, recogniser = weights.dlib_model_paths()
+    return dlib, dlib.shape_predictor(str(predictor)), dlib.face_recognition_model_v1(
+        str(recogniser))
+
+
+def zoomed(astronaut, zoom):
+    """The astronaut's head and shoulders enlarged, and her face box there."""
+    image = cv2.resize(astronaut[:300, 60:400], None, fx=zoom, fy=zoom,
+                       interpolation=cv2.INTER_CUBIC)
+    x1, y1, x2, y2 = ASTRONAUT_FACE.box
+    return image, Face(((x1 - 60) * zoom, y1 * zoom, (x2 - 60) * zoom, y2 * zoom), 1.0)
+
+
+@pytest.fixture(scope="module")
+def faces(astronaut, cameraman):
+    """(image, face) of the two asset photos, of the astronaut moved, shrunk and mirrored, and
+    of her face enlarged 2.5 times (dlib's chip rectangle is then 299 px: just large enough
+    for dlib to cut the chip from a level of its image pyramid) and 3 times."""
+    return [(astronaut, ASTRONAUT_FACE), (cameraman, CAMERAMAN_FACE),
+            moved_and_mirrored(astronaut), zoomed(astronaut, 2.5), zoomed(astronaut, 3)]
+
+
+def _dlib_points(dlib_bin, rgb, face):
+    dlib, predictor, _ = dlib_bin
+    x1, y1, x2, y2 = (round(v) for v in face.box)
+    shape = predictor(rgb, dlib.rectangle(x1, y1, x2, y2))
+    return shape, np.array([[p.x, p.y] for p in shape.parts()], float)
+
+
+def _nchw(chips):
+    return np.ascontiguousarray(np.stack(chips).transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def test_descriptors_match_dlib_bin_on_its_own_chips(onnx_embedder, dlib_bin, faces):
+    dlib, _, recogniser = dlib_bin
+    chips = [dlib.get_face_chip(rgb, _dlib_points(dlib_bin, rgb, face)[0], 150, 0.25)
+             for rgb, face in faces]
+    reference = np.array([list(d) for d in recogniser.compute_face_descriptor(chips)])
+    ours = onnx_embedder.forward(_nchw(chips))
+    assert ours.shape == (5, 128)
+    assert np.abs(ours - reference).max() <= 1e-4
+    assert np.abs(reference[0] - reference[1]).max() > 0.05  # two people: far apart
+
+
+def test_landmarks_are_dlib_bins_to_the_pixel(onnx_embedder, dlib_bin, faces):
+    for rgb, face in faces:
+        _, expected = _dlib_points(dlib_bin, rgb, face)
+        box = tuple(round(v) for v in face.box)
+        found = onnx_embedder.landmarks(rgb, box)
+        np.testing.assert_array_equal(found, expected)
+
+
+def test_chips_are_dlibs_get_face_chip_to_the_pixel(onnx_embedder, dlib_bin, faces):
+    dlib = dlib_bin[0]
+    for rgb, face in faces:
+        expected = dlib.get_face_chip(rgb, _dlib_points(dlib_bin, rgb, face)[0], 150, 0.25)
+        chip = onnx_embedder.chips(rgb, [face])[0]
+        assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
+        np.testing.assert_array_equal(chip, expected)
+
+
+def test_embeddings_are_the_dlib_embedders(onnx_embedder, dlib_bin, faces):
+    from kpopcam.vision.dlib_embedder import DlibEmbedder
+
+    reference = DlibEmbedder()
+    for rgb, face in faces:
+        np.testing.assert_allclose(onnx_embedder.embed_faces(rgb, [face]),
+                                   reference.embed_faces(rgb, [face]), atol=1e-4, rtol=0)
+
+
+def test_embeddings_are_unit_flip_averaged_and_batch_alike(onnx_embedder, faces):
+    (astronaut, her), (cameraman, him) = faces[:2]
+    both = onnx_embedder.embed_faces(astronaut, [her, her], flip=False)
+    assert both.shape == (2, 128) and both.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(both, axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(both[0], both[1], atol=1e-6)
+    chip = onnx_embedder.chips(astronaut, [her])[0]
+    plain, mirrored = onnx_embedder.embed_chips([chip, chip[:, ::-1]])
+    flipped = onnx_embedder.embed_faces(astronaut, [her])[0]
+    np.testing.assert_allclose(flipped, (plain + mirrored) / np.linalg.norm(plain + mirrored),
+                               atol=1e-6)
+    assert onnx_embedder.embed_faces(astronaut, []).shape == (0, 128)
+
+
+def test_the_same_face_elsewhere_is_closer_than_another_person(onnx_embedder, faces):
+    (astronaut, her), (cameraman, him), (canvas, moved) = faces[:3]
+    a = onnx_embedder.embed_faces(astronaut, [her])[0]
+    again = onnx_embedder.embed_faces(canvas, [moved])[0]
+    other = onnx_embedder.embed_faces(cameraman, [him])[0]
+    assert a @ again > 0.935 > a @ other
+
+
+def test_the_shipped_graph_holds_no_weights():
+    card, graph = dlib_onnx.resnet_card()
+    assert graph.stat().st_size < 100_000
+    assert weights.sha256_of(graph) == card["onnx"]["sha256"]
+
+
+def test_the_cache_holds_the_graph_weights_and_landmarks(onnx_embedder, cache):
+    card, _ = dlib_onnx.resnet_card()
+    names = sorted(p.name for p in cache.iterdir())
+    assert names[1:] == ["dlib_resnet.onnx", "dlib_resnet.weights"]
+    assert len(names) == 3 and names[0].startswith("dlib_landmarks_")
+    assert weights.sha256_of(cache / "dlib_resnet.weights") == card["sha256"]
+
+
+def test_a_damaged_cache_is_made_again(onnx_embedder, cache, tmp_path, monkeypatch, caplog,
+                                       faces):
+    for path in cache.iterdir():
+        path_copy = tmp_path / path.name
+        path_copy.write_bytes(path.read_bytes())
+        with open(path_copy, "r+b") as f:
+            f.seek(path_copy.stat().st_size // 2)
+            f.write(b"\xff" * 64)
+    monkeypatch.setenv("KPOPCAM_CACHE", str(tmp_path))
+    rgb, face = faces[0]
+    with caplog.at_level(logging.WARNING):
+        again = DlibOnnxEmbedder()
+    warned = {r.name for r in caplog.records if "in the cache are damaged" in r.getMessage()
+              or "in the cache is damaged" in r.getMessage()}
+    assert warned == {dlib_onnx.__name__, dlib_landmarks.__name__}
+    np.testing.assert_allclose(again.embed_faces(rgb, [face]),
+                               onnx_embedder.embed_faces(rgb, [face]), atol=1e-6)
+
+
+@pytest.mark.parametrize("reader", [dlib_convert.read_network, dlib_landmarks.read_predictor],
+                         ids=["recogniser", "shape predictor"])
+def test_a_cut_or_foreign_model_file_is_a_clear_error(reader):
+    predictor, recogniser = weights.dlib_model_paths()
+    data = (recogniser if reader is dlib_convert.read_network else predictor).read_bytes()
+    for broken in (data[: len(data) // 2], data + b"\x01\x00", b"\x01\x05con_4" + data[:100]):
+        with pytest.raises(WeightsError):
+            reader(broken)
+
+
+NO_TORCH_NO_DLIB = """
+import importlib.abc, json, sys
+
+BLOCKED = {"torch", "torchvision", "facenet_pytorch", "dlib", "_dlib_pybind11"}
+
+
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ImportError(f"No module named {name!r} (blocked)")
+        return None
+
+
+sys.meta_path.insert(0, Blocked())
+from kpopcam.enrollment import enroll
+from kpopcam.images import read_rgb
+from kpopcam.settings import Settings
+from kpopcam.stars import StarGallery
+from kpopcam.vision.detector import photo_detector
+from kpopcam.vision.identity import make_embedder
+
+star, again, other, folder = sys.argv[1:5]
+detector, embedder = photo_detector(Settings()), make_embedder("dlib-onnx")
+result = {}
+with StarGallery(f"{folder}/stars.sqlite", "dlib-onnx") as gallery:
+    result["added"] = len(enroll("Eileen Collins", [star], detector, embedder, gallery).added)
+    for key, path in (("again", again), ("other", other)):
+        rgb = read_rgb(path)
+        face = detector.detect(rgb, color="rgb")[0]
+        result[key] = gallery.match(embedder.embed_faces(rgb, [face])[0]).name
+result["blocked_modules"] = sorted(m for m in sys.modules if m.partition(".")[0] in BLOCKED)
+print(json.dumps(result))
+"""
+
+
+def test_a_star_enrolled_from_one_photo_is_named_on_another_without_torch_or_dlib(
+    tmp_path, astronaut, cameraman
+):
+    canvas, _ = moved_and_mirrored(astronaut)
+    paths = [save_jpeg(image, tmp_path / f"{name}.jpg")
+             for name, image in (("eileen", astronaut), ("eileen_again", canvas),
+                                 ("cameraman", cameraman))]
+    env = {**os.environ, "KPOPCAM_CACHE": str(tmp_path / "cache")}  # first use, too
+    done = subprocess.run([sys.executable, "-c", NO_TORCH_NO_DLIB, *paths, str(tmp_path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"added": 1, "again": "Eileen Collins", "other": None,
+                      "blocked_modules": []}
