@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from kpopcam.files import why
+from kpopcam.memory import give_back_big_blocks
 from kpopcam.settings import Settings, SettingsError
 
 COMMANDS = ("enroll", "stars", "analyze", "watch", "captures", "portrait", "bench")
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    give_back_big_blocks()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.config and not args.config.is_file():

@@ -18,14 +18,15 @@ from kpopcam.vision.weights import WeightsError, verify_file
 
 class OnnxModel:
     """One input; calling it gives the first output, `outputs` all of them in the graph's
-    order. threads: intra-op threads (None: onnxruntime's default)."""
+    order. threads: intra-op threads (None: onnxruntime's default); fixed_shape: see
+    onnx_session_options."""
 
     def __init__(self, path: str | Path, sha256: str | None = None,
-                 threads: int | None = INFERENCE_THREADS):
+                 threads: int | None = INFERENCE_THREADS, fixed_shape: bool = False):
         import onnxruntime as ort
 
         path = verify_file(Path(path), sha256)
-        options = onnx_session_options(threads)
+        options = onnx_session_options(threads, fixed_shape)
         try:
             self.session = ort.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]

@@ -61,7 +61,8 @@ class PersonSegmenter:
         if not export:
             raise WeightsError(f"{card_path} names no ONNX export of {pt_path.name}; make one "
                                "with python -m training.export_portrait")
-        return cls.from_card(card, OnnxModel(pt_path.with_name(export["file"]), export["sha256"]))
+        model = OnnxModel(pt_path.with_name(export["file"]), export["sha256"], fixed_shape=True)
+        return cls.from_card(card, model)
 
     @classmethod
     def from_card(cls, card: dict, forward) -> PersonSegmenter:
