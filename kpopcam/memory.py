@@ -15,7 +15,7 @@ import ctypes.util
 import sys
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-BIG_BLOCK = 4 << 20  # a 1080p frame (6 MB) is over it; at 1 MB the page faults cost 40 ms a portrait
+BIG_BLOCK = 4 << 20  # a 1080p frame (6 MB) is over it; at 1 MB page faults cost a portrait 40 ms
 
 
 def give_back_big_blocks() -> bool:
