@@ -263,6 +263,9 @@ def soak_window(video: Path, minutes: float, config: Path, star_photos: list[Pat
 
 
 def _child_main() -> int:
+    from kpopcam.memory import give_back_big_blocks
+
+    give_back_big_blocks()  # as `kpopcam` does: the child is the app as a fan runs it
     parser = argparse.ArgumentParser()
     parser.add_argument("--video", type=Path, required=True)
     parser.add_argument("--minutes", type=float, required=True)
