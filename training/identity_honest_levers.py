@@ -154,8 +154,10 @@ def adaptive_centred(parts_b: tuple[np.ndarray, ...], dims: tuple[int, ...], mea
         g_parts = [gallery[:, lo:hi] / np.sqrt(w) for lo, hi, w in cut]
         q_parts = [queries[:, lo:hi] / np.sqrt(w) for lo, hi, w in cut]
         means = mean_of(g_parts, parts_b)
-        g = np.hstack([np.sqrt(w) * unit(x - m) for x, m, w in zip(g_parts, means, ws)])
-        q = np.hstack([np.sqrt(w) * unit(x - m) for x, m, w in zip(q_parts, means, ws)])
+        g = np.hstack([np.sqrt(w) * unit(x - m)
+                       for x, m, w in zip(g_parts, means, ws, strict=True)])
+        q = np.hstack([np.sqrt(w) * unit(x - m)
+                       for x, m, w in zip(q_parts, means, ws, strict=True)])
         return centroid_scores(g, labels, q, people)
 
     return matcher
@@ -163,13 +165,14 @@ def adaptive_centred(parts_b: tuple[np.ndarray, ...], dims: tuple[int, ...], mea
 
 def pooled_mean(g_parts, b_parts):
     """The mean of the enrolled faces and the background's together, each face one vote."""
-    return [(g.sum(0) + b.sum(0)) / (len(g) + len(b)) for g, b in zip(g_parts, b_parts)]
+    return [(g.sum(0) + b.sum(0)) / (len(g) + len(b))
+            for g, b in zip(g_parts, b_parts, strict=True)]
 
 
 def shrunk_gallery_mean(alpha: float):
     """alpha x the gallery's mean + (1 - alpha) x the background's."""
     return lambda g_parts, b_parts: [alpha * g.mean(0) + (1 - alpha) * b.mean(0)
-                                     for g, b in zip(g_parts, b_parts)]
+                                     for g, b in zip(g_parts, b_parts, strict=True)]
 
 
 def nearest_background_mean(m: int):
@@ -177,7 +180,7 @@ def nearest_background_mean(m: int):
     the background's own people nearest the gallery's, none of the gallery's."""
 
     def mean_of(g_parts, b_parts):
-        sims = sum(b @ g.T for g, b in zip(g_parts, b_parts)).max(1)
+        sims = sum(b @ g.T for g, b in zip(g_parts, b_parts, strict=True)).max(1)
         near = np.argsort(-sims)[:m]
         return [b[near].mean(0) for b in b_parts]
 
