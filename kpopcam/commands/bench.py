@@ -70,7 +70,10 @@ def run(args) -> int:
             scenarios, rule = [], CaptureRule.from_settings(settings.trigger)
         else:
             gallery.add_faces(BENCH_STAR, _enrolled(demo_faces()[0], models))
-            scenarios, rule = [Scenario(size, faces, seconds=args.seconds)
+            # a cut every 3-4 s: each shot is a moment of its own, captured (several
+            # captures a scenario, so that the p95 of trigger to disk is of something)
+            shots = max(1, round(args.seconds / 3.3))
+            scenarios, rule = [Scenario(size, faces, seconds=args.seconds, shots=shots)
                                for size in ("640x480", "1280x720") for faces in (1, 3)], None
         report = run_bench(lambda r: make_analyzer(settings, models, r), portraits, scenarios,
                            soak_minutes=args.minutes, progress=say, video=args.video, rule=rule)

@@ -29,6 +29,7 @@ class Scenario:
     faces: int
     source_fps: float = 30.0
     seconds: float = 10.0
+    shots: int = 1  # camera cuts split the video into this many shots: each is a new moment
 
 
 def demo_faces() -> list[np.ndarray]:
@@ -44,17 +45,21 @@ def demo_faces() -> list[np.ndarray]:
 
 
 def make_video(path: Path, scenario: Scenario, faces: list[np.ndarray]) -> Path:
-    """Faces drifting slowly over a textured background, as filmed from a screen."""
+    """Faces drifting slowly over a textured background, as filmed from a screen; the
+    background turns from dark to light and back at each camera cut (scenario.shots)."""
     width, height = SIZES[scenario.size]
     rng = np.random.default_rng(0)
-    background = cv2.GaussianBlur(rng.integers(40, 200, (height, width, 3), np.uint8), (0, 0), 8)
+    texture = cv2.GaussianBlur(rng.integers(40, 200, (height, width, 3), np.uint8), (0, 0), 8)
+    looks = (texture, texture // 3, 255 - texture // 3)  # one shot, or dark and light shots
+    frames = round(scenario.seconds * scenario.source_fps)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), scenario.source_fps,
                              (width, height))
     face_h = height // 3
     tiles = [cv2.cvtColor(cv2.resize(f, (face_h * f.shape[1] // f.shape[0], face_h)),
                           cv2.COLOR_RGB2BGR) for f in faces[: scenario.faces]]
-    for i in range(round(scenario.seconds * scenario.source_fps)):
-        frame = background.copy()
+    for i in range(frames):
+        shot = i * scenario.shots // frames
+        frame = (looks[0] if scenario.shots == 1 else looks[1 + shot % 2]).copy()
         for k, tile in enumerate(tiles):
             x = int(k * width / 3 + 30 + 20 * np.sin(i / 25 + k))  # never off the left edge
             y = int(height / 3 + 15 * np.cos(i / 30 + k))
