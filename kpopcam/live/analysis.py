@@ -17,6 +17,7 @@ from kpopcam.live.shots import ShotChangeDetector
 from kpopcam.live.sources import Frame
 from kpopcam.live.tracker import FaceTracker, Track
 from kpopcam.live.trigger import Candidate, CaptureRule, Fire, Trigger
+from kpopcam.memory import give_back_freed
 from kpopcam.types import EMOTIONS, Face, iou
 from kpopcam.vision.emotion import EmotionReading
 from kpopcam.vision.threads import as_background_thread
@@ -193,7 +194,7 @@ class FrameAnalyzer:
         if self._pending is not None and self._pending.done():
             finished, self._pending = self._pending.result(), None
         if self._pending is None and not self.yield_to_capture():
-            self._pending = self._pool.submit(_detect, self.models.detector, frame)
+            self._pending = self._pool.submit(_detect, self.models.detector, frame, True)
         return finished
 
     def _recognise(self, detection: _Detection | None, tracks: list[Track],
@@ -271,11 +272,14 @@ OTHERS_EVERY = 3  # faces the rule cannot capture have their emotion read on eve
 DUPLICATE_IOU = 0.3  # two detections overlapping this much are one face found twice
 
 
-def _detect(detector, frame: Frame) -> _Detection:
+def _detect(detector, frame: Frame, tidy: bool = False) -> _Detection:
+    """tidy: in the background, also give freed memory back now and then (memory.py)."""
     start = time.perf_counter()
     faces = distinct_faces(detector.detect(frame.image, color="bgr"))
-    return _Detection(faces, frame.image, frame.timestamp, (time.perf_counter() - start) * 1000,
-                      frame.number)
+    ms = (time.perf_counter() - start) * 1000
+    if tidy:
+        give_back_freed()
+    return _Detection(faces, frame.image, frame.timestamp, ms, frame.number)
 
 
 def distinct_faces(faces: list[Face]) -> list[Face]:

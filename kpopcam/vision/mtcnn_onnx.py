@@ -50,7 +50,7 @@ class MtcnnNets:
     def __init__(self, threads: int | None = INFERENCE_THREADS):
         for name in NETS:
             path, card = find_net(name)
-            setattr(self, name, OnnxModel(path, card["sha256"], threads))
+            setattr(self, name, OnnxModel(path, card["sha256"], threads, arena=False))
 
 
 class OnnxMtcnn:

@@ -18,15 +18,15 @@ from kpopcam.vision.weights import WeightsError, verify_file
 
 class OnnxModel:
     """One input; calling it gives the first output, `outputs` all of them in the graph's
-    order. threads: intra-op threads (None: onnxruntime's default); fixed_shape: see
+    order. threads: intra-op threads (None: onnxruntime's default); arena: see
     onnx_session_options."""
 
     def __init__(self, path: str | Path, sha256: str | None = None,
-                 threads: int | None = INFERENCE_THREADS, fixed_shape: bool = False):
+                 threads: int | None = INFERENCE_THREADS, arena: bool = True):
         import onnxruntime as ort
 
         path = verify_file(Path(path), sha256)
-        options = onnx_session_options(threads, fixed_shape)
+        options = onnx_session_options(threads, arena)
         try:
             self.session = ort.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]

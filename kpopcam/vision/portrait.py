@@ -61,8 +61,7 @@ class PersonSegmenter:
         if not export:
             raise WeightsError(f"{card_path} names no ONNX export of {pt_path.name}; make one "
                                "with python -m training.export_portrait")
-        model = OnnxModel(pt_path.with_name(export["file"]), export["sha256"], fixed_shape=True)
-        return cls.from_card(card, model)
+        return cls.from_card(card, OnnxModel(pt_path.with_name(export["file"]), export["sha256"]))
 
     @classmethod
     def from_card(cls, card: dict, forward) -> PersonSegmenter:

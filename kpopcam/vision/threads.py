@@ -11,13 +11,13 @@ from __future__ import annotations
 INFERENCE_THREADS = 1
 
 
-def onnx_session_options(threads: int | None = INFERENCE_THREADS, fixed_shape: bool = False):
+def onnx_session_options(threads: int | None = INFERENCE_THREADS, arena: bool = True):
     """onnxruntime's options for one model: `threads` intra-op threads (None: its default).
 
-    fixed_shape: the model always gets inputs of one size (the portrait U-Net), so its memory
-    arena stays as it is after the first run and saves allocating its big tensors each time
-    (14 ms of its 18 at 256x256). Models fed a varying number of faces or candidates run
-    without one: each arena kept its largest batch, about 250 MB in all on 1080p crowds."""
+    arena: onnxruntime's memory arena, which keeps the memory of the largest run so far and
+    saves allocating big tensors each time (14 ms of the U-Net's 18). Off for MTCNN, whose
+    batches of candidates range from a few to hundreds: its arenas held about 250 MB more than
+    it needed on 1080p crowds (memory.py)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -25,7 +25,7 @@ def onnx_session_options(threads: int | None = INFERENCE_THREADS, fixed_shape: b
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # warnings about unused initialisers are not the user's
-    options.enable_cpu_mem_arena = fixed_shape
+    options.enable_cpu_mem_arena = arena
     return options
 
 
