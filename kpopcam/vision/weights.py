@@ -185,7 +185,9 @@ def dlib_model_paths() -> tuple[Path, Path]:
     spec = importlib.util.find_spec(DLIB_MODELS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise WeightsError(
-            f"dlib's face recogniser needs the face-recognition-models package: {DLIB_INSTALL}"
+            "dlib's face recogniser needs the face-recognition-models package, which holds its "
+            "weights: pip install 'kpopcam[dlib-onnx]' for dlib-onnx (no dlib needed), or "
+            f"{DLIB_INSTALL}"
         )
     folder = Path(next(iter(spec.submodule_search_locations))) / "models"
     return verify_file(folder / DLIB_SHAPE_PREDICTOR), verify_file(folder / DLIB_RECOGNISER)
