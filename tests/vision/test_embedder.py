@@ -239,7 +239,7 @@ def test_first_use_writes_atomically(tmp_path, monkeypatch, astronaut):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(embedder, "write_weights_file", disk_full)
-    monkeypatch.setattr(embedder, "_session_from_temporary_files",
+    monkeypatch.setattr(embedder, "model_from_temporary_files",
                         lambda *a: (_ for _ in ()).throw(OSError(28, "No space left")))
     with pytest.raises(OSError, match="No space"):
         FaceEmbedder()
