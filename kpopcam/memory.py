@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 import threading
 import time
@@ -21,15 +22,23 @@ TIDY_EVERY_S = 10.0
 BIG_BLOCK = 4 << 20  # a 1080p frame (6 MB) is over it; at 1 MB page faults cost a portrait 40 ms
 
 
-def give_back_big_blocks() -> bool:
-    """Call once, early (before the engine's threads start); True where it took effect."""
+@functools.cache
+def _glibc():
+    """The C library, when it is glibc (mallopt and malloc_trim are its own), else None.
+    Found once: find_library runs ldconfig in a subprocess."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, BIG_BLOCK))
-    except (OSError, AttributeError):  # not glibc
-        return False
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def give_back_big_blocks() -> bool:
+    """Call once, early (before the engine's threads start); True where it took effect."""
+    libc = _glibc()
+    return libc is not None and bool(libc.mallopt(M_MMAP_THRESHOLD, BIG_BLOCK))
 
 
 _tidied = [float("-inf")]
@@ -42,13 +51,11 @@ def give_back_freed(every_s: float = TIDY_EVERY_S) -> bool:
     threads allocating meanwhile wait for it). Freed blocks scattered between live ones stay
     with the process otherwise: one face played for 5 minutes grew 15 MB a minute, and came
     back to its first size at each call. True when it ran."""
+    libc = _glibc()
     with _tidy_lock:
         now = time.monotonic()
-        if now - _tidied[0] < every_s or not sys.platform.startswith("linux"):
+        if libc is None or now - _tidied[0] < every_s:
             return False
         _tidied[0] = now
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        return False
+    libc.malloc_trim(0)
     return True
