@@ -85,9 +85,9 @@ class DlibEmbedder:
         with self._lock:
             descriptors = self._recogniser.compute_face_descriptor(batch)
             vectors = np.array([list(d) for d in descriptors], np.float32)
-        vectors = _unit(vectors)
+        vectors = unit_rows(vectors)
         if flip:
-            vectors = _unit(vectors[: len(chips)] + vectors[len(chips) :])
+            vectors = unit_rows(vectors[: len(chips)] + vectors[len(chips) :])
         return vectors
 
     def embed_faces(self, rgb: np.ndarray, faces: Sequence[Face], flip: bool = True) -> np.ndarray:
@@ -95,5 +95,6 @@ class DlibEmbedder:
         return self.embed_chips(self.chips(rgb, faces), flip=flip)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit_rows(v: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (float32)."""
     return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).astype(np.float32)

@@ -27,6 +27,7 @@ import numpy as np
 from kpopcam.types import Face
 from kpopcam.vision import dlib_convert, weights
 from kpopcam.vision.dlib_chip import face_chip
+from kpopcam.vision.dlib_embedder import unit_rows
 from kpopcam.vision.dlib_landmarks import ShapePredictor
 from kpopcam.vision.embedder import model_from_temporary_files, write_model_files
 from kpopcam.vision.onnx_model import OnnxModel
@@ -134,15 +135,11 @@ class DlibOnnxEmbedder:
         if flip:
             batch = np.concatenate([batch, batch[:, :, ::-1]])
         x = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
-        vectors = _unit(self.forward(x))
+        vectors = unit_rows(self.forward(x))
         if flip:
-            vectors = _unit(vectors[: len(chips)] + vectors[len(chips) :])
+            vectors = unit_rows(vectors[: len(chips)] + vectors[len(chips) :])
         return vectors
 
     def embed_faces(self, rgb: np.ndarray, faces: Sequence[Face], flip: bool = True) -> np.ndarray:
         """(n, 128) embeddings of the detector's faces on an RGB image."""
         return self.embed_chips(self.chips(rgb, faces), flip=flip)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).astype(np.float32)
