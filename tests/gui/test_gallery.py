@@ -35,10 +35,14 @@ def real_folder(tmp_path_factory, detector):
     from kpopcam.vision.portrait import PortraitMaker
 
     folder = tmp_path_factory.mktemp("real") / "captures"
-    now = min(time.time() - 60, _today_at(23, 0))
+    # both of today's runs must fall after midnight: run early in the day, the second run
+    # is put halfway between midnight and now instead of an hour before
+    midnight = _today_at(0, 0)
+    now = max(min(time.time() - 60, _today_at(23, 0)), midnight + 600)
+    gap = min(3600.0, (now - midnight) / 2)
     shots = [Shot("Eileen", "happy", 0.91, now - k * 30, "run-b", "stage.mp4", 100 + k, k * 15)
              for k in range(3)]
-    shots += [Shot("Lisa", "surprise", 0.77, now - 3600 - k * 30, "run-a", "fancam.mp4", k,
+    shots += [Shot("Lisa", "surprise", 0.77, now - gap - k * 30, "run-a", "fancam.mp4", k,
                    40 - k * 10) for k in range(2)]
     shots += [Shot("Eileen", "happy", 0.85, now - 86400, "run-y", "stage.mp4", 7, 30)]
     real_captures(folder, shots, detector, PortraitMaker())
