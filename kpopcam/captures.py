@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import time
 import unicodedata
 import uuid
@@ -101,10 +102,23 @@ class CaptureStore:
             self._add_face_box_column()
             self._add_favourite_and_trash_columns()
             self._add_session_column()
+            self._opened = _identity(self.folder)
         except (OSError, sqlite3.Error) as exc:
             raise CaptureError(f"the capture folder {self.folder} cannot be used: "
                                f"{_folder_trouble(self.folder, exc)}") from exc
         self.reconcile()
+
+    def _check_folder_is_still_there(self) -> None:
+        """A folder that vanished (a disk pulled out) or was replaced is not made again: the
+        pictures would land on another disk and their index row in the file that went away."""
+        try:
+            same = _identity(self.folder) == self._opened
+        except OSError:
+            same = False
+        if not same:
+            raise CaptureError(f"the capture folder {self.folder} is gone or was replaced (was "
+                               "its disk removed?); captures are not saved until it is back: "
+                               "plug the disk in again or choose another folder")
 
     def close(self) -> None:
         self._db.close()
@@ -122,6 +136,7 @@ class CaptureStore:
         """Write both JPEGs, then the index row; on any failure nothing of it remains.
         face_box: the star's face (x1, y1, x2, y2) in the original's pixels; session: the
         watch run saving it."""
+        self._check_folder_is_still_there()
         taken = time.time() if taken is None else taken
         stem = self._free_stem(file_stem(taken, star, emotion))
         facts = capture_facts(star, emotion, score, taken, source, frame, face_box, session)
@@ -421,6 +436,14 @@ def file_stem(taken: float, star: str, emotion: str) -> str:
     name = unicodedata.normalize("NFC", star)
     name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name).strip(" .-") or "star"
     return f"{when:%Y%m%d-%H%M%S}-{when.microsecond // 1000:03d}_{name[:60]}_{emotion}"
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    """(device, inode) of a folder: another folder at the same path has others."""
+    info = folder.stat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(str(folder))
+    return info.st_dev, info.st_ino
 
 
 def write_jpeg_atomic(path: Path, rgb: np.ndarray, facts: dict, quality: int = 92) -> None:

@@ -187,3 +187,19 @@ def test_an_index_made_before_face_boxes_opens_and_gains_the_column(tmp_path, pi
         new = store.save(*picture, "Lisa", "happy", 0.9, "s", 8, face_box=BOX)
     with CaptureStore(tmp_path) as again:  # migrated once: opening again changes nothing
         assert {c.id: c.face_box for c in again.list()} == {old.id: None, new.id: BOX}
+
+
+def test_a_capture_folder_pulled_out_is_not_made_again_and_the_fan_is_told(tmp_path, picture):
+    folder = tmp_path / "usb" / "kpopcam"
+    with CaptureStore(folder) as store:
+        kept = store.save(*picture, "Lisa", "happy", 0.9, "s", 1)
+        (tmp_path / "usb").rename(tmp_path / "pulled-out")  # the disk is gone
+        with pytest.raises(CaptureError, match="gone or was replaced"):
+            store.save(*picture, "Lisa", "happy", 0.8, "s", 2)
+        assert not folder.exists()
+        folder.mkdir(parents=True)  # another folder at the same path is not the fan's
+        with pytest.raises(CaptureError, match="gone or was replaced"):
+            store.save(*picture, "Lisa", "happy", 0.8, "s", 3)
+        assert list(folder.iterdir()) == []
+    with CaptureStore(tmp_path / "pulled-out" / "kpopcam") as back:
+        assert [c.frame for c in back.list()] == [kept.frame]
