@@ -29,6 +29,9 @@ EMOTION = "happy"  # the emotion watched for
 TICK_MS = 20  # the stall meter's timer
 STALL_MS = 100  # a gap between its ticks longer than this is a stall
 WARMUP_S = 60.0  # memory growth is counted from here (models, caches and fonts settle first)
+# RSS is sampled this often, and growth compares the median of a minute after the warm-up with
+# the median of the last minute: glibc's periodic trim makes single samples a sawtooth.
+RSS_SAMPLE_S, RSS_SPAN_S = 5.0, 60.0
 TARGET_STALL_MS = 250
 TARGET_RSS_GROWTH_MB = 50
 TARGET_READY_S = 3.0  # issue 14: the window usable (models loaded) within 3 s of launch
@@ -59,6 +62,7 @@ class WindowSoak(QObject):
         self._began = 0.0
         self._ending = False
         self._rss: dict[str, float] = {}
+        self._rss_samples: list[tuple[float, float]] = []  # (seconds into the soak, MB)
         self._none_refs = 0
         self._last_tick = 0.0
         self._meter = QTimer(self)
@@ -175,6 +179,9 @@ class WindowSoak(QObject):
             self.stalls_ms.append(round(gap_ms, 1))
             self.stalls_at.append((round(now - self._began, 1), round(gap_ms)))
         self._last_tick = now
+        at = now - self._began
+        if not self._rss_samples or at - self._rss_samples[-1][0] >= RSS_SAMPLE_S:
+            self._rss_samples.append((at, rss_mb()))
 
     def _report_progress(self) -> None:
         if self.done:
@@ -200,6 +207,10 @@ class WindowSoak(QObject):
 
         live, rss = self.window.live, self._rss
         base = rss.get("after_warmup", rss.get("start", 0.0))
+        span = min(RSS_SPAN_S, self.seconds / 4)
+        after_warmup = _median_rss(self._rss_samples, self.warmup_s, self.warmup_s + span)
+        last = self._rss_samples[-1][0] if self._rss_samples else 0.0
+        at_end = _median_rss(self._rss_samples, last - span, last)
         return {
             "survived": True, "video": self.video.name,
             # from the parent's launch of this process to the models loaded (CLOCK_MONOTONIC
@@ -221,11 +232,18 @@ class WindowSoak(QObject):
             "rss_start_mb": round(rss.get("start", 0.0), 1),
             "rss_after_warmup_mb": round(base, 1), "warmup_s": self.warmup_s,
             "rss_end_mb": round(rss.get("end", 0.0), 1),
-            "rss_growth_mb": round(rss.get("end", 0.0) - base, 1),
+            "rss_after_warmup_median_mb": after_warmup, "rss_last_minute_median_mb": at_end,
+            "rss_growth_mb": round(at_end - after_warmup, 1)
+            if after_warmup and at_end else round(rss.get("end", 0.0) - base, 1),
             "none_refs_drift": sys.getrefcount(None) - self._none_refs,
             "pyside6": __version__, "python": sys.version.split()[0],
             "errors": self.errors,
         }
+
+
+def _median_rss(samples: list[tuple[float, float]], start: float, end: float) -> float | None:
+    values = sorted(mb for at, mb in samples if start <= at <= end)
+    return round(values[len(values) // 2], 1) if values else None
 
 
 def _near(stalls: list[tuple[float, float]], events: list[float], within: float = 3.0) -> int:
@@ -348,7 +366,9 @@ def summary(f: dict) -> str:
         f"{f['max_stall_ms']:.0f} ms; over {TARGET_STALL_MS} ms: {f['stalls_over_250ms']} "
         f"(target: none) {verdict(f['stalls_over_250ms'] == 0)}",
         f"memory (RSS): {f['rss_start_mb']:.0f} MB at the start, {f['rss_after_warmup_mb']:.0f} "
-        f"after {f['warmup_s']:.0f} s of warm-up, {f['rss_end_mb']:.0f} at the end: growth "
+        f"after {f['warmup_s']:.0f} s of warm-up, {f['rss_end_mb']:.0f} at the end; median of "
+        f"a minute after the warm-up {f['rss_after_warmup_median_mb']} MB, of the last minute "
+        f"{f['rss_last_minute_median_mb']} MB: growth "
         f"{f['rss_growth_mb']:+.1f} MB (target under {TARGET_RSS_GROWTH_MB}) "
         f"{verdict(f['rss_growth_mb'] < TARGET_RSS_GROWTH_MB)}",
         f"references to None: {f['none_refs_drift']:+d} over the run"
