@@ -16,6 +16,9 @@ TARGET = QColor(255, 64, 160)  # K-pop pink: the chosen star
 KNOWN = QColor(80, 200, 255)
 UNKNOWN = QColor(200, 200, 200)
 BAR_BG = QColor(0, 0, 0, 150)
+# Beyond this many faces (a crowd, an audience shot) strangers keep their box and tag but not
+# their emotion bars: seven bar panels each would cover the stars' faces.
+CROWD = 3
 FLASH_S = 0.35
 TOAST_S = 3.0
 STALE_S = 1.0  # an analysis older than this (no new one) is not drawn any more
@@ -142,11 +145,13 @@ class LiveView(QWidget):
             return
         p.drawImage(self.picture_rect(), self.image)
         if self.draws_analysis():
+            crowded = len(self.analysis.faces) > CROWD
             for face in self.analysis.faces:
-                self._draw_face(p, face, self.analysis.frame_size)
+                self._draw_face(p, face, self.analysis.frame_size,
+                                bars=not crowded or bool(face.star))
         self._draw_flash_and_toast(p)
 
-    def _draw_face(self, p: QPainter, face, frame_size) -> None:
+    def _draw_face(self, p: QPainter, face, frame_size, bars: bool = True) -> None:
         self.faces_drawn += 1
         r = self.face_rect(face, frame_size)
         color = TARGET if face.is_target else (KNOWN if face.star else UNKNOWN)
@@ -168,7 +173,8 @@ class LiveView(QWidget):
         p.setPen(QColor(0, 0, 0))
         p.setFont(font)
         p.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
-        self._draw_bars(p, face, r)
+        if bars:
+            self._draw_bars(p, face, r)
         if face.hold is not None:
             self._draw_countdown(p, r, face.hold)
 
