@@ -8,7 +8,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-SHIPPED = ("*.pt", "*.onnx", "*.json")
+SHIPPED = ("*.pt", "*.onnx", "*.json", "*.weights", "*.npz")
 
 
 class BuildWithWeights(build_py):

@@ -4,9 +4,10 @@
 
 Writes weights/dlib_resnet.onnx, anet_type of dlib's dnn_face_recognition_ex.cpp written
 node by node with the onnx package (no torch): its weights are ONNX external data (location,
-offset, length) in dlib_resnet.weights. That 22 MB file is not shipped: the app writes it into
-the user's cache on first use from face-recognition-models' .dat with numpy alone
-(kpopcam.vision.dlib_convert, kpopcam.vision.dlib_onnx). The card, weights/dlib_resnet.json,
+offset, length) in weights/dlib_resnet.weights (22 MB, shipped), and
+weights/dlib_landmarks.npz, the arrays of dlib's 5-point shape predictor (compressed). Both
+come from face-recognition-models' .dat files, read with numpy alone (kpopcam.vision.dlib_convert,
+kpopcam.vision.dlib_landmarks); dlib's models are public domain. The card, weights/dlib_resnet.json,
 holds the file's layout (name, offset, shape of each array), its sha256 and the graph's
 sha256; training/dlib_parity.py adds the parity figures against dlib-bin (run it after an
 export: the export writes a new card).
@@ -15,14 +16,13 @@ export: the export writes a new card).
 from __future__ import annotations
 
 import argparse
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from kpopcam.files import write_bytes_atomic
-from kpopcam.vision import dlib_convert, dlib_onnx, weights
+from kpopcam.files import atomic_path, write_bytes_atomic
+from kpopcam.vision import dlib_convert, dlib_landmarks, dlib_onnx, weights
 from kpopcam.vision.embedder import write_weights_file
 from kpopcam.vision.weights import sha256_of, write_card
 
@@ -174,29 +174,49 @@ def export(out: Path) -> dict:
     layout = externalise(proto, arrays, f"{name}.weights")
     graph_path = out / f"{name}.onnx"
     write_bytes_atomic(graph_path, proto.SerializeToString())
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / f"{name}.weights"
-        write_weights_file(data, arrays, layout)
-        card = {
-            "architecture": "dlib dnn_face_recognition_ex.cpp anet_type (ResNet: 27 convolutions, "
-                            "a 128-d linear layer)",
-            "arguments": {"input_size": dlib_convert.INPUT_SIZE},
-            "trained_on": "dlib's face recogniser v1 (about 3 million faces; Davis King, public "
-                          "domain)",
-            "source": f"face-recognition-models {metadata.version('face-recognition-models')}: "
-                      f"models/{source.name}",
-            "input": "x: (faces, 3, 150, 150) float32 RGB pixel values 0..255 of dlib's face "
-                     "chip (get_face_chip, 150 px, padding 0.25); the graph subtracts the .dat's "
-                     "means and divides by 256 as input_rgb_image_sized does",
-            "output": "descriptors: (faces, 128), dlib's, not normalised",
-            "onnx": {"file": graph_path.name, "sha256": sha256_of(graph_path),
-                     "how": f"written node by node with the onnx package, opset {OPSET}; "
-                            "python -m training.export_dlib"},
-            "weights_file": data.name,
-            "sha256": sha256_of(data),
-            "layout": layout,
-        }
+    data = out / f"{name}.weights"
+    write_weights_file(data, arrays, layout)
+    card = {
+        "architecture": "dlib dnn_face_recognition_ex.cpp anet_type (ResNet: 27 convolutions, "
+                        "a 128-d linear layer)",
+        "arguments": {"input_size": dlib_convert.INPUT_SIZE},
+        "trained_on": "dlib's face recogniser v1 (about 3 million faces; Davis King, public "
+                      "domain)",
+        "source": f"face-recognition-models {metadata.version('face-recognition-models')}: "
+                  f"models/{source.name}",
+        "input": "x: (faces, 3, 150, 150) float32 RGB pixel values 0..255 of dlib's face "
+                 "chip (get_face_chip, 150 px, padding 0.25); the graph subtracts the .dat's "
+                 "means and divides by 256 as input_rgb_image_sized does",
+        "output": "descriptors: (faces, 128), dlib's, not normalised",
+        "onnx": {"file": graph_path.name, "sha256": sha256_of(graph_path),
+                 "how": f"written node by node with the onnx package, opset {OPSET}; "
+                        "python -m training.export_dlib"},
+        "weights_file": data.name,
+        "sha256": sha256_of(data),
+        "layout": layout,
+    }
     write_card(graph_path.with_suffix(".json"), card)
+    return card
+
+
+def export_landmarks(out: Path) -> dict:
+    """weights/dlib_landmarks.npz: the 5-point shape predictor's arrays, and its card."""
+    predictor, _ = weights.dlib_model_paths()
+    arrays = dlib_landmarks.read_predictor(predictor.read_bytes())
+    path = out / f"{dlib_landmarks.NAME}.npz"
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    card = {
+        "architecture": "dlib shape_predictor: a cascade of regression-tree forests (Kazemi and "
+                        "Sullivan, 2014), 5 points: the eyes' corners and the base of the nose",
+        "arguments": {k: list(v.shape) for k, v in arrays.items()},
+        "trained_on": "dlib's 5-point face landmarks (Davis King, public domain)",
+        "source": f"face-recognition-models {metadata.version('face-recognition-models')}: "
+                  f"models/{predictor.name}, read by kpopcam.vision.dlib_landmarks.read_predictor",
+        "how": "python -m training.export_dlib",
+        "sha256": sha256_of(path),
+    }
+    write_card(path.with_suffix(".json"), card)
     return card
 
 
@@ -206,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     card = export(args.out)
     print({k: v for k, v in card.items() if k != "layout"})
+    print(export_landmarks(args.out))
     return 0
 
 

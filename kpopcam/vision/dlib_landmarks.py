@@ -10,28 +10,23 @@ feature pixels as an anchor landmark and an offset from it.
 At each level the feature pixels are placed relative to the current shape (the mean shape's
 similarity transform to it, then the box's [0, 1] square onto the image), their grey values
 read, and every tree walked on differences of two of them; the leaves it ends in move the
-shape. Reading the 9 MB file takes seconds in Python, so its arrays are kept in the user's
-cache (an .npz named after the file's sha256) after the first read.
+shape. Reading the 9 MB file takes seconds in Python, so the export (training/export_dlib.py)
+reads it once and ships its arrays as weights/dlib_landmarks.npz.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from kpopcam.files import atomic_path
 from kpopcam.vision import weights
 from kpopcam.vision.dlib_convert import _Stream
 from kpopcam.vision.weights import WeightsError
 
-log = logging.getLogger(__name__)
-
 POINTS = 5
+NAME = "dlib_landmarks"  # weights/: .npz and its card .json
 
 
 def _matrix(s: _Stream) -> list[float]:
@@ -95,26 +90,16 @@ def _checked(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return arrays
 
 
-def load_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The predictor's arrays: from the cache when it holds this file's, else read and kept."""
-    digest = weights.sha256_of(path)
-    cached = weights.cache_dir() / f"dlib_landmarks_{digest[:16]}.npz"
-    if cached.is_file():
-        try:
-            with np.load(cached, allow_pickle=False) as npz:
-                return _checked({key: npz[key] for key in npz.files})
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, WeightsError) as exc:
-            log.warning("dlib's landmarks in the cache are damaged (%s); reading them again", exc)
-    start = time.perf_counter()
-    arrays = read_predictor(path.read_bytes())
+def load_shipped() -> dict[str, np.ndarray]:
+    """The predictor's arrays from weights/dlib_landmarks.npz (training/export_dlib.py wrote
+    them from the .dat), checked against their card."""
+    path, card_path = weights.find_weights(NAME, ".npz")
+    weights.verify_file(path, weights.read_card(card_path)["sha256"])
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cached) as tmp, open(tmp, "wb") as out:
-            np.savez(out, **arrays)
-    except OSError as exc:
-        log.warning("cannot keep dlib's landmarks in %s (%s)", cached.parent, exc)
-    log.info("read dlib's shape predictor from %s in %.1f s", path, time.perf_counter() - start)
-    return arrays
+        with np.load(path, allow_pickle=False) as npz:
+            return _checked({key: npz[key] for key in npz.files})
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise WeightsError(f"dlib's landmarks in {path} cannot be read: {exc}") from exc
 
 
 def _similarity_2x2(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -135,8 +120,7 @@ class ShapePredictor:
 
     @classmethod
     def load(cls) -> ShapePredictor:
-        predictor_path, _ = weights.dlib_model_paths()
-        return cls(load_arrays(predictor_path))
+        return cls(load_shipped())
 
     def __call__(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """The landmarks (P, 2) as dlib gives them (whole pixels) of the face in box (x1, y1,

@@ -3,9 +3,10 @@
 dlib-bin keeps Python's GIL for the whole of each call, so while it embeds a face no other
 thread runs, the GUI's included (training/RESULTS.md); onnxruntime lets go of it. The network
 is weights/dlib_resnet.onnx (training/export_dlib.py), the graph of dlib's anet_type with its
-weights as ONNX external data in dlib_resnet.weights, a file that is not shipped: on first use
-it is written into the user's cache from face-recognition-models' .dat with numpy alone
-(kpopcam.vision.dlib_convert), checked against the card's checksum, and reused from then on.
+weights as ONNX external data in weights/dlib_resnet.weights (22 MB, converted from
+face-recognition-models' .dat by kpopcam.vision.dlib_convert; dlib's models are public
+domain). Shipping them, rather than depending on face-recognition-models (132 MB, most of it a
+68-point model kpopcam never uses), keeps the app's install small.
 
 The chip is dlib's recipe without dlib, in numpy: its 5-point shape predictor inside the
 detector's box finds the eye corners and the nose base (kpopcam.vision.dlib_landmarks), and
@@ -29,14 +30,12 @@ from kpopcam.vision import dlib_convert, weights
 from kpopcam.vision.dlib_chip import face_chip
 from kpopcam.vision.dlib_embedder import unit_rows
 from kpopcam.vision.dlib_landmarks import ShapePredictor
-from kpopcam.vision.embedder import model_from_temporary_files, write_model_files
 from kpopcam.vision.onnx_model import OnnxModel
 from kpopcam.vision.threads import INFERENCE_THREADS
-from kpopcam.vision.weights import WeightsError
 
 log = logging.getLogger(__name__)
 
-NAME = "dlib_resnet"  # weights/: .json (card) and .onnx; cache: .onnx and .weights
+NAME = "dlib_resnet"  # weights/: .json (card), .onnx (graph) and .weights (its external data)
 CHIP_SIZE = dlib_convert.INPUT_SIZE
 EMBEDDING_DIM = dlib_convert.DESCRIPTOR_DIM
 # Where get_face_chip_details puts the 5-point predictor's points, as fractions of the chip's
@@ -48,56 +47,18 @@ CHIP_POINTS = (np.array([[0.8595674595992, 0.2134981538014], [0.6460604764104, 0
     1 + 2 * CHIP_PADDING)
 
 
-# --- the network: the ONNX graph, its weights written from the .dat on first use ---
-
-
 def resnet_card() -> tuple[dict, Path]:
-    """(card, shipped graph-only ONNX file) of the export."""
+    """(card, shipped ONNX graph) of the export."""
     graph, card_path = weights.find_weights(NAME, ".onnx")
     return weights.read_card(card_path), graph
 
 
-MISMATCH = (
-    f"the weights read from face-recognition-models' {weights.DLIB_RECOGNISER} are not the ones "
-    "kpopcam was exported against (checksum differs from the card); the package may be damaged "
-    "or another version: pip install --force-reinstall face-recognition-models==0.3.0"
-)
-
-
-def cache_paths() -> tuple[Path, Path]:
-    base = weights.cache_dir() / NAME
-    return base.with_suffix(".onnx"), base.with_suffix(".weights")
-
-
 def load_resnet(threads: int | None = INFERENCE_THREADS) -> OnnxModel:
     """dlib's ResNet as a numpy callable: (N, 3, 150, 150) float32 RGB 0..255 -> (N, 128)
-    dlib descriptors. A missing or damaged cache is written again from the .dat."""
-    card, shipped = resnet_card()
-    graph, data = cache_paths()
-    if graph.exists() or data.exists():
-        try:
-            weights.verify_file(data, card["sha256"])
-            return OnnxModel(graph, card["onnx"]["sha256"], threads)
-        except WeightsError as exc:
-            log.warning("dlib's face recogniser in the cache is damaged (%s); writing it again "
-                        "from its .dat", exc)
-    return _fill_cache(shipped, card, threads)
-
-
-def _fill_cache(shipped: Path, card: dict, threads: int | None) -> OnnxModel:
-    start = time.perf_counter()
-    _, source = weights.dlib_model_paths()
-    arrays = dlib_convert.read_arrays(source.read_bytes())
-    graph, data = cache_paths()
-    try:
-        model = write_model_files(shipped, card, arrays, graph, data, threads, MISMATCH)
-    except OSError as exc:  # a read-only cache still leaves a working model
-        log.warning("cannot keep dlib's face recogniser in %s (%s): it is made again at the "
-                    "next start", graph.parent, exc)
-        model = model_from_temporary_files(shipped, card, arrays, threads, NAME, MISMATCH)
-    log.info("wrote dlib's face recogniser from %s in %.1f s", source,
-             time.perf_counter() - start)
-    return model
+    dlib descriptors. Graph and weights file are checked against the card."""
+    card, graph = resnet_card()
+    weights.verify_file(graph.with_name(card["weights_file"]), card["sha256"])
+    return OnnxModel(graph, card["onnx"]["sha256"], threads)
 
 
 class DlibOnnxEmbedder:

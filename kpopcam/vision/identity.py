@@ -5,7 +5,7 @@ from __future__ import annotations
 KINDS = ("dlib", "dlib-onnx", "casia-webface", "vggface2")
 
 
-def make_embedder(kind: str = "casia-webface"):
+def make_embedder(kind: str = "dlib-onnx"):
     """DlibEmbedder, DlibOnnxEmbedder (dlib's network in onnxruntime, no dlib) or FaceEmbedder
     (FaceNet): all give unit vectors from `embed_faces`."""
     if kind == "dlib":

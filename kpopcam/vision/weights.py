@@ -173,7 +173,8 @@ DLIB_RECOGNISER = "dlib_face_recognition_resnet_model_v1.dat"
 
 
 DLIB_INSTALL = ("pip install 'kpopcam[dlib]' (or: pip install dlib-bin "
-                "face-recognition-models==0.3.0), or set identity.weights = \"casia-webface\"")
+                "face-recognition-models==0.3.0), or set identity.weights = \"dlib-onnx\", "
+                "the same network shipped with kpopcam")
 
 
 def dlib_model_paths() -> tuple[Path, Path]:
@@ -185,9 +186,8 @@ def dlib_model_paths() -> tuple[Path, Path]:
     spec = importlib.util.find_spec(DLIB_MODELS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise WeightsError(
-            "dlib's face recogniser needs the face-recognition-models package, which holds its "
-            "weights: pip install 'kpopcam[dlib-onnx]' for dlib-onnx (no dlib needed), or "
-            f"{DLIB_INSTALL}"
+            "dlib-bin's face recogniser (identity.weights = \"dlib\") needs the "
+            f"face-recognition-models package, which holds its weights: {DLIB_INSTALL}"
         )
     folder = Path(next(iter(spec.submodule_search_locations))) / "models"
     return verify_file(folder / DLIB_SHAPE_PREDICTOR), verify_file(folder / DLIB_RECOGNISER)

@@ -4,7 +4,6 @@ against dlib-bin where it is installed."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from kpopcam.types import Face
 from kpopcam.vision import dlib_convert, dlib_landmarks, dlib_onnx, weights
 from kpopcam.vision.dlib_onnx import DlibOnnxEmbedder
+from kpopcam.vision.embedder import write_weights_file
 from kpopcam.vision.weights import WeightsError
 from tests.conftest import save_jpeg
 from tests.vision.test_dlib_embedder import ASTRONAUT_FACE, CAMERAMAN_FACE, moved_and_mirrored
@@ -25,16 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("kpopcam_cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KPOPCAM_CACHE", str(folder))
-        yield folder
-
-
-@pytest.fixture(scope="module")
-def onnx_embedder(cache):
-    return DlibOnnxEmbedder()  # writes the weights into the empty cache
+def onnx_embedder():
+    return DlibOnnxEmbedder()
 
 
 @pytest.fixture(scope="module")
@@ -132,37 +124,31 @@ def test_the_same_face_elsewhere_is_closer_than_another_person(onnx_embedder, fa
     assert a @ again > 0.935 > a @ other
 
 
-def test_the_shipped_graph_holds_no_weights():
+def test_the_shipped_weights_are_dlibs_dat_files_converted(tmp_path):
+    predictor, recogniser = weights.dlib_model_paths()  # kpopcam[dev] has them
     card, graph = dlib_onnx.resnet_card()
-    assert graph.stat().st_size < 100_000
-    assert weights.sha256_of(graph) == card["onnx"]["sha256"]
+    converted = tmp_path / "dlib_resnet.weights"
+    write_weights_file(converted, dlib_convert.read_arrays(recogniser.read_bytes()),
+                       card["layout"])
+    assert weights.sha256_of(converted) == card["sha256"]
+    assert weights.sha256_of(graph.with_name(card["weights_file"])) == card["sha256"]
+    shipped = dlib_landmarks.load_shipped()
+    from_dat = dlib_landmarks.read_predictor(predictor.read_bytes())
+    assert sorted(shipped) == sorted(from_dat)
+    for key, array in from_dat.items():
+        np.testing.assert_array_equal(shipped[key], array)
 
 
-def test_the_cache_holds_the_graph_weights_and_landmarks(onnx_embedder, cache):
-    card, _ = dlib_onnx.resnet_card()
-    names = sorted(p.name for p in cache.iterdir())
-    assert names[1:] == ["dlib_resnet.onnx", "dlib_resnet.weights"]
-    assert len(names) == 3 and names[0].startswith("dlib_landmarks_")
-    assert weights.sha256_of(cache / "dlib_resnet.weights") == card["sha256"]
-
-
-def test_a_damaged_cache_is_made_again(onnx_embedder, cache, tmp_path, monkeypatch, caplog,
-                                       faces):
-    for path in cache.iterdir():
-        path_copy = tmp_path / path.name
-        path_copy.write_bytes(path.read_bytes())
-        with open(path_copy, "r+b") as f:
-            f.seek(path_copy.stat().st_size // 2)
-            f.write(b"\xff" * 64)
-    monkeypatch.setenv("KPOPCAM_CACHE", str(tmp_path))
-    rgb, face = faces[0]
-    with caplog.at_level(logging.WARNING):
-        again = DlibOnnxEmbedder()
-    warned = {r.name for r in caplog.records if "in the cache are damaged" in r.getMessage()
-              or "in the cache is damaged" in r.getMessage()}
-    assert warned == {dlib_onnx.__name__, dlib_landmarks.__name__}
-    np.testing.assert_allclose(again.embed_faces(rgb, [face]),
-                               onnx_embedder.embed_faces(rgb, [face]), atol=1e-6)
+@pytest.mark.parametrize("name", ["dlib_resnet.weights", "dlib_landmarks.npz"])
+def test_a_damaged_shipped_file_is_a_clear_error(name, tmp_path, monkeypatch):
+    for path in ROOT.joinpath("weights").glob("dlib_*"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    with open(tmp_path / name, "r+b") as f:
+        f.seek((tmp_path / name).stat().st_size // 2)
+        f.write(b"\xff" * 64)
+    monkeypatch.setenv("KPOPCAM_WEIGHTS", str(tmp_path))
+    with pytest.raises(WeightsError, match=name.replace(".", r"\.")):
+        DlibOnnxEmbedder()
 
 
 @pytest.mark.parametrize("reader", [dlib_convert.read_network, dlib_landmarks.read_predictor],
@@ -178,7 +164,8 @@ def test_a_cut_or_foreign_model_file_is_a_clear_error(reader):
 NO_TORCH_NO_DLIB = """
 import importlib.abc, json, sys
 
-BLOCKED = {"torch", "torchvision", "facenet_pytorch", "dlib", "_dlib_pybind11"}
+BLOCKED = {"torch", "torchvision", "facenet_pytorch", "dlib", "_dlib_pybind11",
+           "face_recognition_models"}
 
 
 class Blocked(importlib.abc.MetaPathFinder):
@@ -210,14 +197,14 @@ print(json.dumps(result))
 """
 
 
-def test_a_star_enrolled_from_one_photo_is_named_on_another_without_torch_or_dlib(
+def test_a_star_enrolled_from_one_photo_is_named_on_another_without_torch_or_dlibs_packages(
     tmp_path, astronaut, cameraman
 ):
     canvas, _ = moved_and_mirrored(astronaut)
     paths = [save_jpeg(image, tmp_path / f"{name}.jpg")
              for name, image in (("eileen", astronaut), ("eileen_again", canvas),
                                  ("cameraman", cameraman))]
-    env = {**os.environ, "KPOPCAM_CACHE": str(tmp_path / "cache")}  # first use, too
+    env = {**os.environ, "KPOPCAM_CACHE": str(tmp_path / "cache")}  # an empty cache, too
     done = subprocess.run([sys.executable, "-c", NO_TORCH_NO_DLIB, *paths, str(tmp_path)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
