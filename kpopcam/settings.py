@@ -61,9 +61,10 @@ class LiveSettings:
 
 @dataclass
 class IdentitySettings:
-    # casia-webface (FaceNet, the default, offline) | dlib (offline; froze the window when a
-    # live face was added mid-run, see issue 11) | vggface2 (downloads once)
-    weights: str = "casia-webface"
+    # dlib-onnx (dlib's ResNet in onnxruntime, the default) | casia-webface (FaceNet-CASIA) |
+    # dlib (the same network in dlib-bin: kpopcam[dlib]; holds the GIL) | vggface2 (downloads
+    # once; needs kpopcam[train]). A gallery made with another is embedded again on open.
+    weights: str = "dlib-onnx"
     # Cosine similarity below which a face is "unknown"; 0 means the embedder's own calibrated
     # value (IDENTITY_THRESHOLDS), which is what the gallery then uses: match_threshold.
     threshold: float = 0.0
@@ -180,7 +181,7 @@ class Settings:
             raise SettingsError(f"{path}: cannot be read: {reason_of(exc)}") from exc
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"{path}: cannot be read as TOML: {exc}") from exc
-        return cls().updated(data, source=str(path))
+        return cls().updated(_from_older_format(data, str(path)), source=str(path))
 
     def updated(self, data: dict[str, Any], source: str = "overrides") -> Settings:
         """A copy with the nested `data` applied and validated."""
@@ -213,10 +214,39 @@ class Settings:
         return self.updated(data, source="--set")
 
     def save(self, path: Path | None = None) -> Path:
-        """Write all settings to the TOML file atomically."""
+        """Write the settings that differ from the defaults to the TOML file atomically: what
+        the fan left alone follows the app's defaults when they improve."""
         path = Path(path) if path else default_path()
-        write_text_atomic(path, tomli_w.dumps(dataclasses.asdict(self)))
+        chosen = {"format": FILE_FORMAT}
+        for name, values in dataclasses.asdict(self).items():
+            defaults = dataclasses.asdict(getattr(Settings(), name))
+            changed = {k: v for k, v in values.items() if v != defaults[k]}
+            if changed:
+                chosen[name] = changed
+        write_text_atomic(path, tomli_w.dumps(chosen))
         return path
+
+
+# 2: a file holds only what differs from the defaults. Format 1 (no "format" key) held every
+# setting, so a default of its day reads as the fan's choice.
+FILE_FORMAT = 2
+# Defaults of format 1 that have since changed, dropped from such a file so the new default
+# applies: FaceNet-CASIA was the face recogniser until dlib's (issue 11).
+FORMAT_1_DEFAULTS = {("identity", "weights"): "casia-webface"}
+
+
+def _from_older_format(data: dict[str, Any], source: str) -> dict[str, Any]:
+    data = dict(data)
+    version = data.pop("format", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SettingsError(f"{source}: format must be a whole number, got {version!r}")
+    if version >= FILE_FORMAT:
+        return data
+    for (section, key), old_default in FORMAT_1_DEFAULTS.items():
+        values = data.get(section)
+        if isinstance(values, dict) and values.get(key) == old_default:
+            data[section] = {k: v for k, v in values.items() if k != key}
+    return data
 
 
 def default_path() -> Path:

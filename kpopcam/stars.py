@@ -100,7 +100,7 @@ class StarGallery:
     connection holds one lock, and `match` reads an immutable centroid snapshot.
     """
 
-    def __init__(self, path: str | Path, embedder: str = "casia-webface",
+    def __init__(self, path: str | Path, embedder: str = "dlib-onnx",
                  threshold: float | None = None, margin: float | None = None):
         """threshold, margin: None for the embedder's own calibrated ones (IDENTITY_THRESHOLDS,
         IDENTITY_MARGINS)."""

@@ -130,4 +130,4 @@ def test_dlib_chosen_without_the_extra_says_how_to_install_it():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "pip install 'kpopcam[dlib]'" in done.stdout
-    assert 'identity.weights = "casia-webface"' in done.stdout
+    assert 'identity.weights = "dlib-onnx"' in done.stdout
