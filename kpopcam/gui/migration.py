@@ -83,8 +83,9 @@ def done_message(result: GalleryMigrated) -> tuple[str, str]:
 
 
 def failed_message(message: str) -> str:
-    return (f"Your star gallery could not be updated for the new face recogniser ({message}); "
-            "your file is unchanged, and stars enrolled now are not kept.")
+    """The reason last: a long one is cut from the bar's sentence (whole in the details)."""
+    return (f"Your star gallery could not be updated for the new face recogniser and is "
+            f"unchanged; stars enrolled now are not kept ({message}).")
 
 
 class MigrationBanner(QFrame):
