@@ -43,16 +43,17 @@ def migrate_in_pool(progress: Callable[[int, int, str], None], settings: Setting
     from kpopcam.commands.common import make_embedder
     from kpopcam.stars import migrate_gallery
 
-    progress(0, 0, "")
-    embedder = make_embedder(settings)
+    def stop_if_closed() -> None:  # before the one write at the end: the file stays as it was
+        if cancel.is_set():
+            raise MigrationCancelled("the window closed; the star gallery was left as it was")
 
     def on_face(done: int, total: int) -> None:
-        if cancel.is_set():  # before the one write at the end: the file stays as it was
-            raise MigrationCancelled("the window closed; the star gallery was left as it was")
+        stop_if_closed()
         progress(done, total, "")
 
-    if cancel.is_set():
-        raise MigrationCancelled("the window closed; the star gallery was left as it was")
+    progress(0, 0, "")
+    embedder = make_embedder(settings)
+    stop_if_closed()
     report = migrate_gallery(path, embedder, on_progress=on_face, flip=settings.identity.flip)
     return GalleryMigrated(path, report.embedder, report.from_crops + report.from_thumbnails,
                            report.from_thumbnails, tuple(sorted(report.dropped.items())),
