@@ -15,10 +15,11 @@ def gallery_path(args) -> Path:
     return Path(args.gallery or data_dir() / "stars.sqlite")
 
 
-def open_gallery(args) -> StarGallery:
+def open_gallery(args, migrate_now: bool = True) -> StarGallery:
     """The star gallery the settings (or --gallery) name; a file that cannot be used is a
     GalleryError in words for a fan. One made with another embedder is embedded again first,
-    with a progress bar (the old file is kept beside it)."""
+    with a progress bar (the old file is kept beside it); migrate_now=False raises
+    GalleryNeedsMigration instead (the window migrates in a pool thread, with its own bar)."""
     settings: Settings = args.settings
     path = gallery_path(args)
     if path.is_dir():
@@ -31,6 +32,8 @@ def open_gallery(args) -> StarGallery:
                                threshold=identity.match_threshold,
                                margin=identity.match_margin)
         except GalleryNeedsMigration as needed:
+            if not migrate_now:
+                raise
             migrate(needed, make_embedder(settings), flip=identity.flip)
         return StarGallery(path, embedder=identity.weights, threshold=identity.match_threshold,
                                margin=identity.match_margin)

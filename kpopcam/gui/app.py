@@ -21,7 +21,6 @@ def run_app(args=None, settings_error: SettingsError | None = None) -> int:
         print("kpopcam: no screen to open the window on (no DISPLAY or WAYLAND_DISPLAY). "
               "Run it from the desktop, or use the commands: kpopcam --help", file=sys.stderr)
         return 2
-    from kpopcam.gui.main_window import MainWindow
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -31,15 +30,28 @@ def run_app(args=None, settings_error: SettingsError | None = None) -> int:
     settings = _settings_for_window(args, settings_error)
     if settings is None:  # the fan chose to quit
         return 2
-    gallery, gallery_error = open_gallery_or_stand_in(getattr(args, "gallery", None), settings)
-    window = MainWindow(settings, gallery, config)
+    window = make_window(getattr(args, "gallery", None), settings, config)
     install_excepthook(window)
-    if gallery_error is not None:
-        window.show_error(f"{gallery_error}; stars enrolled now are not kept.",
-                          "".join(traceback.format_exception(gallery_error)))
     window.show()
     QTimer.singleShot(0, window.start_background_work)
     return app.exec()
+
+
+def make_window(gallery_path, settings: Settings, config=None, **window_options):
+    """The main window on the fan's gallery, or on a stand-in while theirs is migrated (once
+    the window is up: start_background_work) or when it cannot be opened (said in the
+    window)."""
+    from kpopcam.gui.main_window import MainWindow
+    from kpopcam.stars import GalleryNeedsMigration
+
+    gallery, gallery_error = open_gallery_or_stand_in(gallery_path, settings)
+    if isinstance(gallery_error, GalleryNeedsMigration):
+        return MainWindow(settings, gallery, config, migration=gallery_error, **window_options)
+    window = MainWindow(settings, gallery, config, **window_options)
+    if gallery_error is not None:
+        window.show_error(f"{gallery_error}; stars enrolled now are not kept.",
+                          "".join(traceback.format_exception(gallery_error)))
+    return window
 
 
 def _settings_for_window(args, settings_error: SettingsError | None) -> Settings | None:
@@ -61,7 +73,9 @@ def _settings_for_window(args, settings_error: SettingsError | None) -> Settings
 
 def open_gallery_or_stand_in(path, settings: Settings):
     """(the fan's star gallery, None), or (an empty one in a temporary folder, the error) when
-    the fan's cannot be opened: the window starts either way and the fan's file is untouched."""
+    the fan's cannot be opened: the window starts either way and the fan's file is untouched.
+    A gallery made with another face recogniser is not migrated here: the error is then
+    GalleryNeedsMigration, and the window migrates it off the GUI thread."""
     import tempfile
     from pathlib import Path
     from types import SimpleNamespace
@@ -70,7 +84,8 @@ def open_gallery_or_stand_in(path, settings: Settings):
     from kpopcam.stars import GalleryError, StarGallery
 
     try:
-        return open_gallery(SimpleNamespace(gallery=path, settings=settings)), None
+        return open_gallery(SimpleNamespace(gallery=path, settings=settings),
+                            migrate_now=False), None
     except GalleryError as exc:
         stand_in = StarGallery(Path(tempfile.mkdtemp(prefix="kpopcam-")) / "stars.sqlite",
                                embedder=settings.identity.weights,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
@@ -22,13 +24,20 @@ from kpopcam.gui.controls import ControlPanel
 from kpopcam.gui.gallery_panel import GalleryPanel
 from kpopcam.gui.live_view import LiveView
 from kpopcam.gui.messages import MessageBar
+from kpopcam.gui.migration import (
+    WAIT_REASON,
+    MigrationBanner,
+    done_message,
+    failed_message,
+    migrate_in_pool,
+)
 from kpopcam.gui.playback import PlaybackBar
 from kpopcam.gui.session_strip import SessionStrip
 from kpopcam.gui.stars_panel import StarsPanel
 from kpopcam.gui.workers import Workers
 from kpopcam.live.sources import Pause, Seek
 from kpopcam.settings import Settings, SettingsError, default_path
-from kpopcam.stars import StarGallery
+from kpopcam.stars import GalleryError, GalleryNeedsMigration, StarGallery
 
 LIVE, STARS, GALLERY = range(3)
 NO_CAMERA = "No camera found: pick a video file, a window or a screen region as the source."
@@ -44,15 +53,21 @@ def window_state(config_path: Path | None = None) -> QSettings:
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, gallery: StarGallery,
-                 config_path: Path | None = None, loader=load_models):
+                 config_path: Path | None = None, loader=load_models,
+                 migration: GalleryNeedsMigration | None = None):
+        """migration: the fan's gallery must be embedded again first; `gallery` is an empty
+        stand-in until it is, and the parts that need the gallery wait."""
         super().__init__()
         self.settings, self.gallery, self.config_path = settings, gallery, config_path
+        self.migration = migration  # GUI thread only; None once settled
+        self._cancel_migration = threading.Event()
         self.setWindowTitle("kpopcam")
         self.state = window_state(config_path)
         self.workers = Workers(self)
         self.bridge = EngineBridge(settings, gallery, self.workers, loader, self)
 
         self.messages = MessageBar()
+        self.banner = MigrationBanner()
         self.live = LiveView()
         self.playback = PlaybackBar()
         self.playback.hide()
@@ -79,6 +94,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.messages)
+        layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -128,8 +144,12 @@ class MainWindow(QMainWindow):
         c.set_stars(self.stars.names())
 
     def start_background_work(self) -> None:
-        """Model loading and camera probing, in pool threads: call once the window is up."""
-        self.bridge.load()
+        """Model loading and camera probing, in pool threads: call once the window is up. A
+        gallery to migrate is migrated first; the models load with the migrated one."""
+        if self.migration is not None:
+            self._start_migration()
+        else:
+            self.bridge.load()
         self.bridge.find_cameras()
 
     def show_tab(self, index: int) -> None:
@@ -140,6 +160,9 @@ class MainWindow(QMainWindow):
     # -- running -------------------------------------------------------------------------------
 
     def toggle_running(self) -> None:
+        if self.migration is not None:
+            self.show_info(WAIT_REASON)
+            return
         if not self.bridge.is_ready:
             self.show_info("The face models are still loading; Start works once they are in.")
             return
@@ -238,7 +261,7 @@ class MainWindow(QMainWindow):
         """Show the face and the star it will join; add it from the frame that was clicked.
         A playing video holds still while the fan decides (a live source cannot)."""
         frame = self.bridge.frame_of(self.live.analysis)
-        if frame is None:
+        if frame is None or self.migration is not None:
             return
         stars = {star.name: star.face_count for star in self.gallery.stars()}
         dialog = self.add_face_dialog = AddFaceDialog(face_crop(frame.image, face.box), stars,
@@ -290,6 +313,64 @@ class MainWindow(QMainWindow):
         if self.bridge.post_playback(Pause(paused)):
             self.playback.set_paused(paused)
             self.live.set_paused(paused)
+
+    # -- a gallery made with another face recogniser -------------------------------------------
+
+    def _start_migration(self) -> None:
+        self.banner.begin()
+        self.stars.set_waiting(WAIT_REASON)
+        self.controls.star.setEnabled(False)
+        self.controls.star.setToolTip(WAIT_REASON)
+        self.controls.start_button.setText("Updating your stars…")
+        self.controls.start_button.setToolTip(WAIT_REASON)
+        self.progress.hide()
+        self.status_text.setText("Updating your star gallery…")
+        self.workers.submit(migrate_in_pool, self.settings, self.migration.path,
+                            self._cancel_migration, done=self._on_migrated,
+                            failed=self._on_migration_failed, progress=self.banner.set_progress)
+
+    def _on_migrated(self, result) -> None:
+        if self._cancel_migration.is_set():
+            return
+        from kpopcam.commands.common import open_gallery
+
+        try:
+            gallery = open_gallery(SimpleNamespace(gallery=result.path, settings=self.settings),
+                                   migrate_now=False)
+        except GalleryError as exc:
+            import traceback
+
+            self._on_migration_failed(str(exc), "".join(traceback.format_exception(exc)))
+            return
+        self.use_gallery(gallery)
+        self._migration_settled()
+        self.show_info(*done_message(result))
+
+    def _on_migration_failed(self, message: str, details: str) -> None:
+        if self._cancel_migration.is_set():  # closed: nobody to tell
+            return
+        self._migration_settled()
+        self.show_error(failed_message(message), details)
+
+    def _migration_settled(self) -> None:
+        """Whatever the migration's end, the window goes on: models load, stars are usable."""
+        self.migration = None
+        self.banner.hide()
+        self.stars.set_waiting(None)
+        self.controls.star.setEnabled(True)
+        self.controls.star.setToolTip("")
+        self.controls.start_button.setToolTip("Start or stop watching (space)")
+        self.controls.set_running(None)
+        self.progress.show()
+        self.bridge.load()
+
+    def use_gallery(self, gallery: StarGallery) -> None:
+        """The whole window uses `gallery` from now on (before the models load: they hold
+        it); the stand-in it replaces is closed."""
+        stand_in, self.gallery = self.gallery, gallery
+        self.bridge.gallery = self.stars.gallery = self.gallery_panel.star_gallery = gallery
+        self.bridge.stars_changed.emit()
+        stand_in.close()
 
     # -- loading and sources -------------------------------------------------------------------
 
@@ -355,6 +436,7 @@ class MainWindow(QMainWindow):
             self._show_source(str(remembered))
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        self._cancel_migration.set()  # all or nothing: the fan's file stays as it was
         self.save_choices()
         self.gallery_panel.finish_pending()
         self.hide()  # gone for the fan at once, while models still loading are waited for

@@ -11,10 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushBut
 HEADLINE_CHARS = 160
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z(])")
 
-STYLE = {
-    "error": "background:#5a1d2a; color:#ffe6ea; border-radius:6px;",
-    "info": "background:#1d3a5a; color:#e6f2ff; border-radius:6px;",
-}
+STYLE = {"error": ("#5a1d2a", "#ffe6ea"), "info": ("#1d3a5a", "#e6f2ff")}  # background, text
 
 
 class MessageBar(QFrame):
@@ -52,7 +49,11 @@ class MessageBar(QFrame):
         self.kind = kind
         self.details = "\n\n".join(part for part in (rest, details) if part)
         self.label.setText(headline)
-        self.setStyleSheet(f"#messageBar {{{STYLE[kind]}}} QLabel {{color: inherit;}}")
+        background, text_colour = STYLE[kind]
+        # Qt has no `color: inherit`: the label names its colour (only the bar's own label,
+        # not those of the Details box, a child of the bar too)
+        self.setStyleSheet(f"#messageBar {{background:{background}; border-radius:6px;}} "
+                           f"#messageBar > QLabel {{color:{text_colour};}}")
         self.details_button.setVisible(bool(details))
         self.show()
 

@@ -27,6 +27,8 @@ from kpopcam.stars import GalleryError, StarGallery
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff);;All files (*)"
 THUMB = 96
+NO_STARS = ("No stars yet. Enrol one from a few photos of their face (five or more make "
+            "recognition reliable), or click a face in the live view.")
 
 
 class StarsPanel(QWidget):
@@ -44,8 +46,8 @@ class StarsPanel(QWidget):
         self.list.setWordWrap(True)
         self.list.setAccessibleName("Enrolled stars")
         self.list.itemDoubleClicked.connect(lambda _item: self.rename_selected())
-        self.empty = QLabel("No stars yet. Enrol one from a few photos of their face (five or "
-                            "more make recognition reliable), or click a face in the live view.")
+        self.empty = QLabel(NO_STARS)
+        self.waiting: str | None = None
         self.empty.setWordWrap(True)
 
         self.add_photos = QPushButton("Enrol from &photos…")
@@ -87,10 +89,20 @@ class StarsPanel(QWidget):
             self.list.addItem(item)
             if star.name == selected:
                 self.list.setCurrentItem(item)
-        self.empty.setVisible(not stars)
-        has = bool(stars)
+        self.empty.setVisible(not stars or self.waiting is not None)
+        self.empty.setText(self.waiting or NO_STARS)
+        has = bool(stars) and self.waiting is None
         self.rename_button.setEnabled(has)
         self.remove_button.setEnabled(has)
+        self.add_photos.setEnabled(self.waiting is None)
+        self.add_folder.setEnabled(self.waiting is None)
+        self.list.setEnabled(self.waiting is None)
+
+    def set_waiting(self, reason: str | None) -> None:
+        """reason: why the stars cannot be shown or changed now (the gallery is being
+        updated), shown instead of them; None: the gallery is usable again."""
+        self.waiting = reason
+        self.refresh()
 
     def selected_name(self) -> str | None:
         item = self.list.currentItem()
