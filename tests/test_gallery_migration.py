@@ -105,3 +105,19 @@ def test_stars_migrate_says_which_embedder_the_gallery_now_uses(casia_gallery, c
                  "stars", "migrate"]) == 0
     assert "uses the dlib embedder" in capsys.readouterr().out
     assert gallery_embedder(casia_gallery) == "dlib"
+
+
+def test_an_old_gallery_with_a_damaged_picture_is_left_as_it_was_and_the_fan_is_told(
+        casia_gallery, capsys):
+    import hashlib
+
+    db = sqlite3.connect(casia_gallery)
+    with db:
+        db.execute("UPDATE faces SET crop = ? WHERE crop IS NOT NULL", (b"\xff\xd8 broken",))
+    db.close()
+    before = hashlib.sha256(casia_gallery.read_bytes()).hexdigest()
+    assert main(["--gallery", str(casia_gallery), "stars", "list"]) != 0  # default: dlib-onnx
+    err = capsys.readouterr().err
+    assert "could not be embedded again with dlib-onnx and is unchanged" in err
+    assert "Traceback" not in err
+    assert hashlib.sha256(casia_gallery.read_bytes()).hexdigest() == before

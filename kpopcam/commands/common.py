@@ -34,7 +34,13 @@ def open_gallery(args, migrate_now: bool = True) -> StarGallery:
         except GalleryNeedsMigration as needed:
             if not migrate_now:
                 raise
-            migrate(needed, make_embedder(settings), flip=identity.flip)
+            try:
+                migrate(needed, make_embedder(settings), flip=identity.flip)
+            except ValueError as exc:  # a face picture it kept is damaged: nothing changed
+                if isinstance(exc, GalleryError):
+                    raise
+                raise GalleryError(f"the star gallery {path} could not be embedded again with "
+                                   f"{needed.wanted} and is unchanged: {exc}") from exc
         return StarGallery(path, embedder=identity.weights, threshold=identity.match_threshold,
                                margin=identity.match_margin)
     except sqlite3.Error as exc:
