@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kpopcam.settings import IdentitySettings
 from training.identity_data import list_photos
 
 K_VALUES = (1, 3, 5, 10)
@@ -257,7 +258,8 @@ def scores(emb, labels, matcher):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="DIR/<person>/<photo>")
-    parser.add_argument("--embedder", choices=EMBEDDERS, default="dlib")
+    parser.add_argument("--embedder", choices=EMBEDDERS, default=IdentitySettings().weights,
+                        help="default: the app's own (identity.weights)")
     parser.add_argument("--backend", choices=("onnx", "torch"), default="onnx",
                         help="FaceNet: the app's ONNX export (default) or the torch network")
     parser.add_argument("--quick", action="store_true", help="only the shipped configuration")
