@@ -121,3 +121,26 @@ def test_an_old_gallery_with_a_damaged_picture_is_left_as_it_was_and_the_fan_is_
     assert "could not be embedded again with dlib-onnx and is unchanged" in err
     assert "Traceback" not in err
     assert hashlib.sha256(casia_gallery.read_bytes()).hexdigest() == before
+
+
+def test_a_friends_gallery_from_another_model_is_embedded_again_on_import(
+        casia_gallery, tmp_path, astronaut, detector, capsys):
+    import hashlib
+
+    from kpopcam.vision.identity import make_embedder
+
+    shared = tmp_path / "friend.kpopcam"
+    shared.write_bytes(casia_gallery.read_bytes())
+    before = hashlib.sha256(shared.read_bytes()).hexdigest()
+    mine = tmp_path / "mine.sqlite"  # the default model: dlib-onnx
+    assert main(["--gallery", str(mine), "stars", "import", str(shared)]) == 0
+    captured = capsys.readouterr()
+    assert "made with casia-webface; embedding its faces again with dlib-onnx" in captured.err
+    assert f"{LOST_STAR}: 1 face(s) kept no picture" in captured.err
+    assert "2 face(s) imported" in captured.out
+    assert hashlib.sha256(shared.read_bytes()).hexdigest() == before
+    embedder = make_embedder("dlib-onnx")
+    face = detect_in_photo(detector, astronaut)[0]
+    with StarGallery(mine, embedder="dlib-onnx") as g:
+        assert {s.name: s.face_count for s in g.stars()} == {STAR: 1, OLD_STAR: 1}
+        assert g.match(embedder.embed_faces(astronaut, [face])[0]).name == STAR

@@ -52,22 +52,27 @@ def open_gallery(args, migrate_now: bool = True) -> StarGallery:
 
 
 def migrate(needed: GalleryNeedsMigration, embedder, flip: bool = True) -> None:
-    from tqdm import tqdm
-
     print(f"kpopcam: the star gallery {needed.path} was made with {needed.stored}; "
           f"embedding its faces again with {needed.wanted}", file=sys.stderr)
-    with tqdm(desc="re-embedding", unit="face", file=sys.stderr) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        report = migrate_gallery(needed.path, embedder, on_progress=progress, flip=flip)
+    report = migrate_with_bar(needed.path, embedder, flip)
     print(f"kpopcam: {report.from_crops + report.from_thumbnails} face(s) embedded again "
           f"({report.from_thumbnails} from small thumbnails); the old gallery is kept as "
           f"{report.backup}", file=sys.stderr)
     for star, count in sorted(report.dropped.items()):
         print(f"kpopcam: {star}: {count} face(s) kept no picture to embed again from; "
               f"enrol {star} again", file=sys.stderr)
+
+
+def migrate_with_bar(path: Path, embedder, flip: bool = True):
+    """migrate_gallery with a progress bar in the terminal; its MigrationReport."""
+    from tqdm import tqdm
+
+    with tqdm(desc="re-embedding", unit="face", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return migrate_gallery(path, embedder, on_progress=progress, flip=flip)
 
 
 def gallery_write_failed(path: Path, exc: sqlite3.Error) -> str:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import sys
+import tempfile
 from pathlib import Path
 
-from kpopcam.commands.common import fail, gallery_path, gallery_write_failed, open_gallery
+from kpopcam.commands.common import (
+    fail,
+    gallery_path,
+    gallery_write_failed,
+    make_embedder,
+    migrate_with_bar,
+    open_gallery,
+)
 from kpopcam.files import reason_of, why
-from kpopcam.stars import GalleryError
+from kpopcam.stars import GalleryError, gallery_embedder
 
 
 def add_parser(subparsers) -> None:
@@ -77,11 +87,34 @@ def _export(gallery, args) -> int:
 
 
 def _import(gallery, args) -> int:
-    if not Path(args.file).is_file():
+    source = Path(args.file)
+    if not source.is_file():
         return fail(f"there is no gallery file {args.file}")
-    added = gallery.import_from(args.file)
+    with tempfile.TemporaryDirectory(prefix="kpopcam-import-") as tmp:
+        copy = Path(shutil.copy2(source, Path(tmp) / "shared.sqlite"))  # the friend's stays
+        made_with = _embedder_of(copy)
+        if made_with and made_with != gallery.embedder:
+            print(f"kpopcam: {source} was made with {made_with}; embedding its faces again "
+                  f"with {gallery.embedder}", file=sys.stderr)
+            try:
+                report = migrate_with_bar(copy, make_embedder(args.settings),
+                                          args.settings.identity.flip)
+            except ValueError as exc:  # a face picture in it is damaged
+                raise GalleryError(f"{source} could not be embedded again with "
+                                   f"{gallery.embedder}, nothing was imported: {exc}") from exc
+            for star, count in sorted(report.dropped.items()):
+                print(f"kpopcam: {star}: {count} face(s) kept no picture to embed again from "
+                      "and were not imported", file=sys.stderr)
+        added = gallery.import_from(copy)
     print(f"{added} face(s) imported from {args.file} (faces the gallery had are skipped)")
     return 0
+
+
+def _embedder_of(path: Path) -> str | None:
+    try:
+        return gallery_embedder(path)
+    except sqlite3.Error:
+        return None  # not a gallery: import_from says so
 
 
 def _migrate(gallery, _args) -> int:
