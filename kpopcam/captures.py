@@ -116,8 +116,8 @@ class CaptureStore:
         except OSError:
             same = False
         if not same:
-            raise CaptureError(f"the capture folder {self.folder} is gone or was replaced (was "
-                               "its disk removed?); captures are not saved until it is back: "
+            raise CaptureError(f"the capture could not be saved: the capture folder "
+                               f"{self.folder} is gone or was replaced (was its disk removed?); "
                                "plug the disk in again or choose another folder")
 
     def close(self) -> None:
