@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from kpopcam.live.face_samples import FaceSample, album_with, face_sharpness
+from kpopcam.live.motion import Grey, carried
 from kpopcam.live.recognition import Look, LookJob, Recogniser
 from kpopcam.live.shots import ShotChangeDetector
 from kpopcam.live.sources import Frame
@@ -78,6 +79,7 @@ class _Detection:
     timestamp: float
     ms: float
     frame_number: int
+    grey: Grey | None = None  # the frame as the flow reads it (background detections)
 
 
 class FrameAnalyzer:
@@ -112,6 +114,7 @@ class FrameAnalyzer:
         self.shots = ShotChangeDetector()
         self._shot_started = float("-inf")
         self._shot = 0
+        self._grey: Grey | None = None  # the last frame analysed, for the flow
 
     @property
     def rule(self) -> CaptureRule:
@@ -139,17 +142,21 @@ class FrameAnalyzer:
         detection = self._detection(frame)
         if detection is not None and detection.timestamp < self._shot_started:
             detection = None  # found on a frame of the shot before the cut
+        found_here = detection is not None and detection.timestamp == now
+        # read for the flow unless faces are found on every frame (batch work): then nothing
+        # is ever followed
+        grey = None if found_here and self.detect_every == 1 else Grey.of(image)
+        if not found_here:
+            with _timed(stage, "track"):  # the faces of the last frame followed to this one
+                faces = self._followed(grey, now)
+                tracks = self.tracker.update(faces, now, detected=False)
         if detection is not None:
             stage["detect"] = detection.ms
-            tracks = self.tracker.update(detection.faces, detection.timestamp)
+            faces = detection.faces if found_here else self._brought_up_to_date(detection, grey)
+            tracks = self.tracker.update(faces, now)
         with _timed(stage, "identify"):
             self._recognise(detection, tracks if detection is not None else [], stage)
-        if detection is not None and detection.timestamp == now:
-            faces = detection.faces
-        else:
-            with _timed(stage, "track"):  # followed since the last detection
-                faces = self.tracker.predict(now)
-                tracks = self.tracker.update(faces, now, detected=False)
+        self._grey = grey
         with _timed(stage, "emotion"):
             readings = self._read_emotions(image, faces, tracks, frame.number)
         with _timed(stage, "trigger"):
@@ -160,6 +167,26 @@ class FrameAnalyzer:
         size = (image.shape[1], image.shape[0])
         reports = [self._report(t, now) for t in tracks]
         return Analysis(frame.number, now, size, reports, stage, fires)
+
+    def _brought_up_to_date(self, detection: _Detection, grey: Grey) -> list[Face]:
+        """A background detection is of a frame some time back: each face moves as the track
+        it was on then has moved since; a new face by the flow from its frame to this one; one
+        that cannot be followed stays where it was found."""
+        if detection.grey is None:
+            return detection.faces
+        moved = self.tracker.brought_up_to_date(detection.faces, detection.timestamp)
+        new = [f for f, m in zip(detection.faces, moved, strict=True) if m is None]
+        flowed = iter(carried(new, detection.grey, grey))
+        return [m or next(flowed) or f for f, m in zip(detection.faces, moved, strict=True)]
+
+    def _followed(self, grey: Grey, now: float) -> list[Face]:
+        """The faces of the last frame moved as the picture moved; at their recent speed
+        where the flow lost them."""
+        predicted = self.tracker.predict(now)
+        if self._grey is None:  # the last frame was not read for the flow (a detection's own)
+            return predicted
+        moved = carried(self.tracker.current_faces(), self._grey, grey)
+        return [m or p for m, p in zip(moved, predicted, strict=True)]
 
     def finish(self, now: float) -> list[Fire]:
         """The stream has ended: the moments held long enough are captured (verified)."""
@@ -272,14 +299,16 @@ OTHERS_EVERY = 3  # faces the rule cannot capture have their emotion read on eve
 DUPLICATE_IOU = 0.3  # two detections overlapping this much are one face found twice
 
 
-def _detect(detector, frame: Frame, tidy: bool = False) -> _Detection:
-    """tidy: in the background, also give freed memory back now and then (memory.py)."""
+def _detect(detector, frame: Frame, background: bool = False) -> _Detection:
+    """background: in the detection thread, which also gives freed memory back now and then
+    (memory.py) and reads the frame for the flow (motion.py)."""
     start = time.perf_counter()
     faces = distinct_faces(detector.detect(frame.image, color="bgr"))
     ms = (time.perf_counter() - start) * 1000
-    if tidy:
+    if background:
         give_back_freed()
-    return _Detection(faces, frame.image, frame.timestamp, ms, frame.number)
+    grey = Grey.of(frame.image) if background else None
+    return _Detection(faces, frame.image, frame.timestamp, ms, frame.number, grey)
 
 
 def distinct_faces(faces: list[Face]) -> list[Face]:

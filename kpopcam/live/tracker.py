@@ -3,7 +3,7 @@ frame: a track votes over its identity matches and smooths its emotion."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +17,7 @@ REFRESH_IDENTITY_S = 2.0  # a recognised track is embedded again this often
 REFRESH_UNKNOWN_S = 0.3  # an unconfirmed one sooner: its first look may have been a bad frame
 CONFIRM_VOTES = 3  # a track's name is confirmed once this many looks agree on it
 MAX_VOTES = 15
+PATH_S = 2.0  # how far back a track remembers where it was (a slow detection is matched there)
 
 
 @dataclass
@@ -35,6 +36,17 @@ class Track:
     qualities: list[float] = field(default_factory=list)  # how good each of those looks was
     album: tuple[FaceSample, ...] = ()  # its best distinct looks, for "add this face"
     usual_eyes: float | None = None  # a running average of how open this face's eyes are
+    path: deque = field(default_factory=deque)  # (time, box) of its recent frames, oldest first
+
+    def box_at(self, when: float) -> tuple[float, float, float, float] | None:
+        """Where this face was at `when` (its last place at or before then); None if the track
+        had not started."""
+        place = None
+        for at, box in self.path:
+            if at > when:
+                break
+            place = box
+        return place
 
     def eyes_relative(self, openness: float | None) -> float:
         """This frame's eye openness against the face's usual (1.0 when it cannot be told);
@@ -144,6 +156,26 @@ class FaceTracker:
             faces.append(Face((x1 + dx, y1 + dy, x2 + dx, y2 + dy), base.score, landmarks))
         return faces
 
+    def brought_up_to_date(self, faces: list[Face], then: float) -> list[Face | None]:
+        """Faces a detector found on a frame at `then`, each moved as the track it was then
+        has moved since (offset and size); None for a face no track was near then."""
+        moved: list[Face | None] = []
+        free = list(self.tracks)
+        for face in faces:
+            places = {t.id: t.box_at(then) for t in free}
+            best = max(free, key=lambda t: iou(places[t.id] or _NOWHERE, face.box),
+                       default=None)
+            if best is None or iou(places[best.id] or _NOWHERE, face.box) < MIN_IOU:
+                moved.append(None)
+                continue
+            free.remove(best)
+            moved.append(_as_moved(face, places[best.id], best.face.box))
+        return moved
+
+    def current_faces(self) -> list[Face]:
+        """Where the faces of the last update are, in the order `predict` gives them."""
+        return [track.face for track in self._seen]
+
     def needs_identity(self, track: Track, now: float) -> bool:
         """Embed a track when it starts, again soon while its name is unconfirmed, and every
         refresh_identity_s once it is."""
@@ -152,11 +184,31 @@ class FaceTracker:
 
     def _start(self, face: Face, now: float, detected: bool) -> Track:
         track = Track(self._next_id, face, now, now)
+        _remember(track, now)
         if detected:
             track.detected, track.detected_at = face, now
         self._next_id += 1
         self.tracks.append(track)
         return track
+
+
+_NOWHERE = (0.0, 0.0, 0.0, 0.0)
+
+
+def _as_moved(face: Face, before, after) -> Face:
+    """`face` moved and scaled as the box `before` became `after`."""
+    (bx1, by1, bx2, by2), (ax1, ay1, ax2, ay2) = before, after
+    zoom = ((ax2 - ax1) + (ay2 - ay1)) / max(1e-6, (bx2 - bx1) + (by2 - by1))
+    (bcx, bcy), (acx, acy) = ((bx1 + bx2) / 2, (by1 + by2) / 2), ((ax1 + ax2) / 2, (ay1 + ay2) / 2)
+    x1, y1, x2, y2 = face.box
+
+    def moved(x, y):
+        return acx + (x - bcx) * zoom, acy + (y - bcy) * zoom
+
+    (nx1, ny1), (nx2, ny2) = moved(x1, y1), moved(x2, y2)
+    landmarks = None if face.landmarks is None else np.float32(
+        [moved(x, y) for x, y in face.landmarks])
+    return Face((nx1, ny1, nx2, ny2), face.score, landmarks)
 
 
 def _move(track: Track, face: Face, now: float, detected: bool) -> None:
@@ -167,6 +219,15 @@ def _move(track: Track, face: Face, now: float, detected: bool) -> None:
             track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
         track.detected, track.detected_at = face, now
     track.face, track.last_seen = face, max(track.last_seen, now)
+    _remember(track, now)
+
+
+def _remember(track: Track, now: float) -> None:
+    if track.path and track.path[-1][0] == now:
+        track.path.pop()  # followed, then detected on the same frame: the detection stands
+    track.path.append((now, track.face.box))
+    while track.path and track.path[0][0] < now - PATH_S:
+        track.path.popleft()
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
