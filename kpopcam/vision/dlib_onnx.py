@@ -12,8 +12,10 @@ The chip is dlib's recipe without dlib, in numpy: its 5-point shape predictor in
 detector's box finds the eye corners and the nose base (kpopcam.vision.dlib_landmarks), and
 the chip is cut so that they sit on get_face_chip's template, 150 px, padding 0.25
 (kpopcam.vision.dlib_chip). Both give dlib-bin's results to the pixel on real photos, so the
-descriptors are dlib's. MTCNN's own five points put on a fitted template instead cost 6 points
-of top-1 at one photo per star (training/RESULTS.md).
+descriptors are dlib's, but for faces under about 60 px: those are framed by their landmarks'
+own spread and always flip-averaged, which names far faces of real footage dlib's recipe
+misses (training/RESULTS.md, "Small faces"). MTCNN's own five points put on a fitted template
+instead cost 6 points of top-1 at one photo per star (training/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 
 from kpopcam.types import Face
 from kpopcam.vision import dlib_convert, weights
-from kpopcam.vision.dlib_chip import face_chip
+from kpopcam.vision.dlib_chip import face_chip, is_small
 from kpopcam.vision.dlib_embedder import unit_rows
 from kpopcam.vision.dlib_landmarks import ShapePredictor
 from kpopcam.vision.onnx_model import OnnxModel
@@ -78,29 +80,45 @@ class DlibOnnxEmbedder:
 
     def chips(self, rgb: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
         """A 150x150 RGB chip per face: dlib's landmarks found inside its box, eyes levelled,
-        framed as dlib's get_face_chip frames it."""
-        return [face_chip(rgb, CHIP_POINTS * CHIP_SIZE,
-                          self.landmarks(rgb, tuple(round(v) for v in face.box)), CHIP_SIZE)
-                for face in faces]
+        framed as dlib's get_face_chip frames it, but a small face (under about 60 px) keeps
+        its size on the chip when its landmarks fit the template badly
+        (kpopcam.vision.dlib_chip)."""
+        return [chip for chip, _ in self._cut(rgb, faces)]
 
-    def embed_chips(self, chips: Sequence[np.ndarray], flip: bool = False) -> np.ndarray:
+    def _cut(self, rgb: np.ndarray, faces: Sequence[Face]) -> list[tuple[np.ndarray, bool]]:
+        """(chip, whether the face is small) per face."""
+        template = CHIP_POINTS * CHIP_SIZE
+        cut = []
+        for face in faces:
+            points = self.landmarks(rgb, tuple(round(v) for v in face.box))
+            cut.append((face_chip(rgb, template, points, CHIP_SIZE, small_face_fit=True),
+                        is_small(template, points)))
+        return cut
+
+    def embed_chips(self, chips: Sequence[np.ndarray],
+                    flip: bool | Sequence[bool] = False) -> np.ndarray:
         """(n, 128) float32 unit vectors of 150x150 RGB uint8 chips.
 
-        flip: average each chip's descriptor with its mirror image's (then re-normalise).
+        flip: average each chip's descriptor with its mirror image's (then re-normalise); or
+        one such choice per chip.
         """
         if len(chips) == 0:
             return np.zeros((0, EMBEDDING_DIM), np.float32)
         batch = np.stack([np.asarray(c) for c in chips])
         if batch.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
             raise ValueError(f"chips must be {CHIP_SIZE}x{CHIP_SIZE}x3 RGB, got {batch.shape}")
-        if flip:
-            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        mirrored = np.flatnonzero(np.broadcast_to(np.asarray(flip, bool), len(batch)))
+        batch = np.concatenate([batch, batch[mirrored, :, ::-1]])
         x = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
         vectors = unit_rows(self.forward(x))
-        if flip:
-            vectors = unit_rows(vectors[: len(chips)] + vectors[len(chips) :])
-        return vectors
+        plain = vectors[: len(chips)]
+        plain[mirrored] = unit_rows(plain[mirrored] + vectors[len(chips) :])
+        return plain
 
     def embed_faces(self, rgb: np.ndarray, faces: Sequence[Face], flip: bool = True) -> np.ndarray:
-        """(n, 128) embeddings of the detector's faces on an RGB image."""
-        return self.embed_chips(self.chips(rgb, faces), flip=flip)
+        """(n, 128) embeddings of the detector's faces on an RGB image. flip: each averaged
+        with its mirror image's. A small face always is: its cosines to its star are the
+        lowest and nearest the line, and its mirror image is the cheapest second look."""
+        cut = self._cut(rgb, faces)
+        return self.embed_chips([chip for chip, _ in cut],
+                                flip=[flip or small for _, small in cut])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from kpopcam.types import Face
-from kpopcam.vision import dlib_convert, dlib_landmarks, dlib_onnx, weights
+from kpopcam.vision import dlib_chip, dlib_convert, dlib_landmarks, dlib_onnx, weights
 from kpopcam.vision.dlib_onnx import DlibOnnxEmbedder
 from kpopcam.vision.embedder import write_weights_file
 from kpopcam.vision.weights import WeightsError
@@ -54,6 +54,13 @@ def faces(astronaut, cameraman):
             moved_and_mirrored(astronaut), zoomed(astronaut, 2.5), zoomed(astronaut, 3)]
 
 
+@pytest.fixture(scope="module")
+def framed_as_dlib(faces):
+    """The faces dlib's recipe is kept for: all but the cameraman, whose 55 px face the chip
+    enlarges more than twice (test_a_small_face_is_framed_by_its_landmarks_own_spread)."""
+    return [faces[0], *faces[2:]]
+
+
 def _dlib_points(dlib_bin, rgb, face):
     dlib, predictor, _ = dlib_bin
     x1, y1, x2, y2 = (round(v) for v in face.box)
@@ -84,20 +91,20 @@ def test_landmarks_are_dlib_bins_to_the_pixel(onnx_embedder, dlib_bin, faces):
         np.testing.assert_array_equal(found, expected)
 
 
-def test_chips_are_dlibs_get_face_chip_to_the_pixel(onnx_embedder, dlib_bin, faces):
+def test_chips_are_dlibs_get_face_chip_to_the_pixel(onnx_embedder, dlib_bin, framed_as_dlib):
     dlib = dlib_bin[0]
-    for rgb, face in faces:
+    for rgb, face in framed_as_dlib:
         expected = dlib.get_face_chip(rgb, _dlib_points(dlib_bin, rgb, face)[0], 150, 0.25)
         chip = onnx_embedder.chips(rgb, [face])[0]
         assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
         np.testing.assert_array_equal(chip, expected)
 
 
-def test_embeddings_are_the_dlib_embedders(onnx_embedder, dlib_bin, faces):
+def test_embeddings_are_the_dlib_embedders(onnx_embedder, dlib_bin, framed_as_dlib):
     from kpopcam.vision.dlib_embedder import DlibEmbedder
 
     reference = DlibEmbedder()
-    for rgb, face in faces:
+    for rgb, face in framed_as_dlib:
         np.testing.assert_allclose(onnx_embedder.embed_faces(rgb, [face]),
                                    reference.embed_faces(rgb, [face]), atol=1e-4, rtol=0)
 
@@ -122,6 +129,63 @@ def test_the_same_face_elsewhere_is_closer_than_another_person(onnx_embedder, fa
     again = onnx_embedder.embed_faces(canvas, [moved])[0]
     other = onnx_embedder.embed_faces(cameraman, [him])[0]
     assert a @ again > 0.935 > a @ other
+
+
+def shrunk(rgb, face, width):
+    """The photo made smaller, as a wide shot shows a face, so that the face is width px wide."""
+    k = width / face.width
+    small = cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    return small, Face(tuple(v * k for v in face.box), 1.0)
+
+
+def _spread(points):
+    """Root mean square distance of points from their mean."""
+    return float(np.sqrt(np.mean(np.sum((points - points.mean(0)) ** 2, axis=1))))
+
+
+def test_a_small_face_is_framed_by_its_landmarks_own_spread(onnx_embedder, faces):
+    """The cameraman's head is turned, so his five points fit the template badly: dlib's fit
+    from the template to them zooms his 55 px face in (they land farther apart on the chip than
+    the template's points); the app's chip of him keeps his face's size."""
+    cameraman, him = faces[1]
+    template = dlib_onnx.CHIP_POINTS * dlib_onnx.CHIP_SIZE
+    points = onnx_embedder.landmarks(cameraman, tuple(round(v) for v in him.box))
+    assert dlib_chip.is_small(template, points)
+
+    def on_chip(tform):
+        back = np.linalg.inv(np.vstack([tform, [0, 0, 1]]))[:2]
+        return points @ back[:, :2].T + back[:, 2]
+
+    assert _spread(on_chip(dlib_chip.similarity(template, points))) > 1.03 * _spread(template)
+    framed = dlib_chip.chip_transform(template, points, small_face_fit=True)
+    assert _spread(on_chip(framed)) <= _spread(template) + 1e-9
+    chip = onnx_embedder.chips(cameraman, [him])[0]
+    np.testing.assert_array_equal(
+        chip, dlib_chip.face_chip(cameraman, template, points, 150, small_face_fit=True))
+    dlibs = dlib_chip.face_chip(cameraman, template, points, 150)
+    assert np.abs(chip.astype(int) - dlibs).mean() > 5
+
+
+def test_a_far_face_is_more_like_her_star_than_dlibs_recipe_makes_it(onnx_embedder, faces):
+    """The astronaut enrolled from her photo (flip-averaged, as enrolment does), then seen far
+    away (30-56 px, as in a wide shot) in live looks (flip off): her small face is more like her
+    than dlib's recipe (its chip, no mirror image) makes it at nearly every size, and it gains
+    less likeness to the cameraman than to her."""
+    (astronaut, her), (cameraman, him) = faces[:2]
+    star, other = onnx_embedder.embed_faces(astronaut, [her])[0], onnx_embedder.embed_faces(
+        cameraman, [him])[0]
+    template = dlib_onnx.CHIP_POINTS * dlib_onnx.CHIP_SIZE
+    gains, other_gains = [], []
+    for width in range(30, 57, 2):
+        small, face = shrunk(astronaut, her, width)
+        points = onnx_embedder.landmarks(small, tuple(round(v) for v in face.box))
+        dlibs = onnx_embedder.embed_chips([dlib_chip.face_chip(small, template, points, 150)])[0]
+        live = onnx_embedder.embed_faces(small, [face], flip=False)[0]
+        gains.append(float(live @ star - dlibs @ star))
+        other_gains.append(float(live @ other - dlibs @ other))
+    assert np.mean(gains) > 0.002
+    assert np.mean(np.array(gains) > 0) >= 0.8
+    assert np.mean(other_gains) < np.mean(gains)
 
 
 def test_the_shipped_weights_are_dlibs_dat_files_converted(tmp_path):
