@@ -17,9 +17,9 @@ import numpy as np
 from kpopcam.types import Face
 
 WORK_SIDE = 640  # the flow is computed on a grey copy whose longer side is at most this
-GRID = 5  # points per side of the grid laid over the middle of a face
+GRID = 4  # points per side of the grid laid over the middle of a face
 INNER = 0.6  # the grid covers this share of the box (the middle: face, not background)
-MIN_POINTS = 6  # fewer points followed well, and the face is not moved by the flow
+MIN_POINTS = 5  # fewer points followed well, and the face is not moved by the flow
 MAX_ROUND_TRIP_PX = 1.0  # a point that does not flow back to where it started is dropped
 LK = dict(winSize=(15, 15), maxLevel=3,
           criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
