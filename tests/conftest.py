@@ -49,7 +49,7 @@ def detector():
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The default face embedder (FaceNet CASIA-WebFace), as the app makes it."""
+    """The default face embedder (dlib's network in onnxruntime), as the app makes it."""
     from kpopcam.vision.identity import make_embedder
 
     return make_embedder()

@@ -30,11 +30,18 @@ def dlib_onnx():
     return make_embedder(NEW)
 
 
+@pytest.fixture(scope="module")
+def facenet():
+    from kpopcam.vision.identity import make_embedder
+
+    return make_embedder("casia-webface")
+
+
 @pytest.fixture
-def facenet_gallery(tmp_path, astronaut, cameraman, detector, embedder):
-    """A fan's gallery from before: two stars enrolled from photos with FaceNet (the session's
-    embedder), one whose face kept no picture to embed again from."""
-    assert embedder.kind == "casia-webface"
+def facenet_gallery(tmp_path, astronaut, cameraman, detector, facenet):
+    """A fan's gallery from before: two stars enrolled from photos with FaceNet (the default
+    until December 2026), one whose face kept no picture to embed again from."""
+    embedder = facenet
     path = tmp_path / "data" / "stars.sqlite"
     with StarGallery(path, embedder="casia-webface") as g:
         assert enroll(STAR, [save_jpeg(astronaut, tmp_path / "collins.jpg")], detector,
