@@ -33,6 +33,7 @@ import numpy as np
 
 from kpopcam.vision import dlib_onnx, weights
 from kpopcam.vision.dlib_chip import face_chip
+from kpopcam.vision.dlib_embedder import unit_rows
 
 DLIB_POINTS = dlib_onnx.CHIP_POINTS
 
@@ -64,7 +65,7 @@ def largest_faces(paths: list[Path]):
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sum(dlib_onnx._unit(a) * dlib_onnx._unit(b), axis=1)
+    return np.sum(unit_rows(a) * unit_rows(b), axis=1)
 
 
 def measure(paths: list[Path]) -> dict:
