@@ -111,6 +111,14 @@ def test_analyze_draw_into_an_unwritable_folder(locked_folder, photo, capsys):
     one_plain_line(capsys.readouterr().err, "cannot draw into", str(locked_folder))
 
 
+def test_analyze_draw_given_a_picture_name_makes_no_folder_of_that_name(tmp_path, photo,
+                                                                       capsys):
+    target = tmp_path / "drawn.jpg"
+    assert main(["analyze", photo, "--draw", str(target)]) == 2
+    one_plain_line(capsys.readouterr().err, "--draw names a folder", str(target))
+    assert not target.exists()
+
+
 def test_capture_folder_setting_that_is_a_file(tmp_path, capsys):
     blocker = tmp_path / "kpopcam"
     blocker.write_text("mine", "utf-8")

@@ -13,7 +13,7 @@ import numpy as np
 from kpopcam.commands.common import fail
 from kpopcam.files import atomic_path, reason_of, writable_folder
 from kpopcam.fonts import label_font
-from kpopcam.images import ImageReadError, photos_in, read_rgb
+from kpopcam.images import IMAGE_SUFFIXES, ImageReadError, photos_in, read_rgb
 from kpopcam.types import EMOTIONS, Face, StarMatch
 
 
@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
     from kpopcam.vision.emotion import EmotionReader
     from kpopcam.vision.weights import WeightsError
 
+    if args.draw and args.draw.suffix.lower() in IMAGE_SUFFIXES and not args.draw.is_dir():
+        return fail(f"analyze: --draw names a folder for the drawn copies, not a picture "
+                    f"({args.draw}); e.g. --draw {args.draw.parent / 'analyzed'}", 2)
     try:
         photos = photos_in(args.photos)
         if args.draw:
