@@ -109,7 +109,8 @@ class LiveView(QWidget):
         pic = self.picture_rect()
         sx, sy = pic.width() / frame_size[0], pic.height() / frame_size[1]
         x1, y1, x2, y2 = face.box
-        return QRectF(pic.x() + x1 * sx, pic.y() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
+        box = QRectF(pic.x() + x1 * sx, pic.y() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
+        return box.intersected(pic)  # a face cut by the frame's edge: its box stops there
 
     def face_at(self, x: float, y: float):
         if not self.draws_analysis():  # only a face the fan can see

@@ -48,3 +48,18 @@ def test_few_faces_each_show_their_emotions(qtbot):
 
 def test_in_a_crowd_only_the_star_keeps_her_emotion_bars(qtbot):
     assert _panels(qtbot, 6) == [True] + [False] * 5
+
+
+def test_a_face_cut_by_the_frames_edge_is_boxed_inside_the_picture(qtbot):
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.resize(WIDTH, HEIGHT + 200)  # bands above and below the picture
+    white = QImage(WIDTH, HEIGHT, QImage.Format.Format_RGB888)
+    white.fill(0xFFFFFF)
+    view.set_frame(white)
+    low = TrackReport(1, (600, 650, 700, 780), "Lisa", 0.95, HAPPY, True, None)  # past the foot
+    view.set_analysis(Analysis(1, 0.0, (WIDTH, HEIGHT), [low], {}))
+    view.set_paused(True)
+    shot = rgb_of(view.grab().toImage()).astype(int)
+    below = shot[int(view.picture_rect().bottom()) + 2:, 560:760]
+    assert (np.abs(below - below[0, 0]).sum(axis=2) == 0).all()  # the band is untouched
