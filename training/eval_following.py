@@ -22,10 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from kpopcam.types import iou
+from training.video_frames import sampled_frames
 
 EVERY = 3  # frames compared with the photo detector's faces
 
@@ -36,7 +36,8 @@ def clip_paths(root: Path) -> list[Path]:
 
 
 def drawn_boxes(video: Path, settings) -> tuple[dict[int, list], dict]:
-    """{frame number: boxes the live view drew on it} and the run's figures."""
+    """{frame number: boxes the live view drew on it} and the run's figures; tracks: the
+    distinct track ids drawn."""
     from kpopcam.live.engine import Engine
     from kpopcam.live.loading import load_face_models, make_analyzer
     from kpopcam.live.sources import VideoFileSource
@@ -44,20 +45,23 @@ def drawn_boxes(video: Path, settings) -> tuple[dict[int, list], dict]:
     from kpopcam.stars import StarGallery
 
     drawn: dict[int, list] = {}
+    tracks: set[int] = set()
+
+    def seen(analysis) -> None:
+        drawn[analysis.frame_number] = [f.box for f in analysis.faces]
+        tracks.update(f.track_id for f in analysis.faces)
     with tempfile.TemporaryDirectory() as tmp:
         gallery = StarGallery(Path(tmp) / "stars.sqlite", settings.identity.weights)
         analyzer = make_analyzer(settings, load_face_models(settings, gallery),
                                  CaptureRule.from_settings(settings.trigger))
-        engine = Engine(VideoFileSource(video), analyzer,
-                        on_analysis=lambda a: drawn.__setitem__(
-                            a.frame_number, [f.box for f in a.faces]))
+        engine = Engine(VideoFileSource(video), analyzer, on_analysis=seen)
         engine.start()
         engine.wait()
         gallery.close()
     s = engine.stats
     detect = list(s.stage_ms.get("detect", [])) or [0.0]
     return drawn, {"analysed_fps": round(s.stream_fps, 1), "dropped": s.frames_dropped,
-                   "frames": s.frames_in, "tracks": analyzer.tracker._next_id - 1,
+                   "frames": s.frames_in, "tracks": len(tracks),
                    "detect_ms_p50": round(float(np.median(detect)))}
 
 
@@ -67,19 +71,12 @@ def overlaps(video: Path, drawn: dict[int, list], settings) -> list[float]:
     from kpopcam.vision.detector import detect_in_photo, photo_detector
 
     detector, found = photo_detector(settings), []
-    capture = cv2.VideoCapture(str(video))
-    number = 0
-    while True:
-        ok, bgr = capture.read()
-        if not ok:
-            break
-        if number % EVERY == 0 and number in drawn:
-            faces = detect_in_photo(detector, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            for face in faces:
-                if face.box[2] - face.box[0] >= settings.live.min_face_px:
-                    found.append(max((iou(face.box, b) for b in drawn[number]), default=0.0))
-        number += 1
-    capture.release()
+    for number, rgb in sampled_frames(video, EVERY):
+        if number not in drawn:
+            continue
+        for face in detect_in_photo(detector, rgb):
+            if face.box[2] - face.box[0] >= settings.live.min_face_px:
+                found.append(max((iou(face.box, b) for b in drawn[number]), default=0.0))
     return found
 
 

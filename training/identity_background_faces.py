@@ -68,24 +68,16 @@ def portrait_faces(root: Path, detector, embedders):
 
 
 def clip_faces(root: Path, every: int, detector, embedders):
-    import cv2
+    from training.video_frames import sampled_frames
 
     for clip in sorted(p for p in (root / "clips").iterdir() if p.is_dir()):
         videos = sorted(clip.glob("clip.*"))
         if not videos:
             continue
-        capture, n = cv2.VideoCapture(str(videos[0])), 0
-        while True:
-            ok, bgr = capture.read()
-            if not ok:
-                break
-            if n % every == 0:
-                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                faces = detector.detect(rgb, color="rgb")
-                if faces:
-                    yield clip.name, embed(embedders, rgb, faces)
-            n += 1
-        capture.release()
+        for _, rgb in sampled_frames(videos[0], every):
+            faces = detector.detect(rgb, color="rgb")
+            if faces:
+                yield clip.name, embed(embedders, rgb, faces)
 
 
 def collect(rows) -> dict[str, np.ndarray]:

@@ -38,22 +38,15 @@ def enrolled_stars(root: Path, detector, embedder) -> dict[str, np.ndarray]:
 
 def frame_similarities(video: Path, every: int, detector, embedder, stars) -> list[np.ndarray]:
     """Per sampled frame with faces: (faces, stars) similarities."""
-    import cv2
+    from training.video_frames import sampled_frames
 
     names = list(stars)
     matrix = np.stack([stars[n] for n in names])
-    capture, n, out = cv2.VideoCapture(str(video)), 0, []
-    while True:
-        ok, bgr = capture.read()
-        if not ok:
-            break
-        if n % every == 0:
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            faces = detector.detect(rgb, color="rgb")
-            if faces:
-                out.append(embedder.embed_faces(rgb, faces, flip=False) @ matrix.T)
-        n += 1
-    capture.release()
+    out = []
+    for _, rgb in sampled_frames(video, every):
+        faces = detector.detect(rgb, color="rgb")
+        if faces:
+            out.append(embedder.embed_faces(rgb, faces, flip=False) @ matrix.T)
     return out
 
 
