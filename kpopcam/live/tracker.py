@@ -161,8 +161,8 @@ class FaceTracker:
         has moved since (offset and size); None for a face no track was near then."""
         moved: list[Face | None] = []
         free = list(self.tracks)
+        places = {t.id: t.box_at(then) for t in free}
         for face in faces:
-            places = {t.id: t.box_at(then) for t in free}
             best = max(free, key=lambda t: iou(places[t.id] or _NOWHERE, face.box),
                        default=None)
             if best is None or iou(places[best.id] or _NOWHERE, face.box) < MIN_IOU:
