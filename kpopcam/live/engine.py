@@ -286,7 +286,12 @@ class RecentCaptures:
     (an emotion flickering around the threshold with no cooldown). The face is compared, not
     the whole frame: a talking head's second smile differs from the first only there."""
 
-    DIFF = 3.0  # mean grey difference (0-255) of 32x32 thumbnails below which two are one
+    # Two 32x32 grey thumbnails are one picture when their mean difference is under this share
+    # of their contrast (standard deviation): a fixed number of grey levels took a second smile
+    # for the first through a camera aimed at a screen, whose glow flattens every difference.
+    # 0.075 is the old fixed 3 grey levels on a face of usual contrast (40).
+    DIFF = 0.075
+    MIN_CONTRAST = 8.0  # grey levels: a flat (dark, blank) thumbnail is not compared more finely
     WINDOW_S = 10.0  # ... when they are also this close in stream time
 
     def __init__(self):
@@ -300,7 +305,8 @@ class RecentCaptures:
         self._last[star] = (timestamp, small)
         if previous is None or timestamp - previous[0] > self.WINDOW_S:
             return False
-        return float(np.abs(small - previous[1]).mean()) < self.DIFF
+        contrast = max(self.MIN_CONTRAST, (float(small.std()) + float(previous[1].std())) / 2)
+        return float(np.abs(small - previous[1]).mean()) < self.DIFF * contrast
 
 
 def _face_area(rgb: np.ndarray, box) -> np.ndarray:

@@ -155,3 +155,20 @@ def test_faces_are_still_found_after_a_capture_and_after_a_failed_one(tmp_path, 
         assert engine.stats.captures == saved
         assert len(engine.stats.capture_errors) == 2 - saved
         assert any(t > 5.0 for t in detected)  # the second moment's face was found again
+
+
+def test_a_second_smile_through_a_washed_out_camera_is_no_duplicate(astronaut):
+    """A laptop camera aimed at a screen flattens the picture (the screen's glow): two looks
+    of a face still differ by as much of what contrast is left."""
+    box = (181, 62, 268, 172)  # the astronaut's face
+    x1, y1, x2, y2 = box
+    smile = astronaut.copy()  # the same face, its mouth moved 6 px down: another smile
+    smile[y1 + 55:y2, x1:x2] = np.roll(astronaut[y1 + 55:y2, x1:x2], 6, axis=0)
+    clear = RecentCaptures()
+    assert not clear.is_duplicate(STAR, 1.0, astronaut, box)
+    assert not clear.is_duplicate(STAR, 2.0, smile, box)
+    glow = [(image * 0.3 + 140).astype(np.uint8) for image in (astronaut, smile)]
+    washed_out = RecentCaptures()
+    assert not washed_out.is_duplicate(STAR, 1.0, glow[0], box)
+    assert not washed_out.is_duplicate(STAR, 2.0, glow[1], box)
+    assert washed_out.is_duplicate(STAR, 3.0, glow[1].copy(), box)
