@@ -122,7 +122,7 @@ class EmotionSettings:
 class TriggerSettings:
     star: str = ""  # the star to watch; empty: any enrolled star
     emotion: str = "happy"
-    min_score: float = 0.6  # smoothed probability of the emotion that counts as showing it
+    min_score: float = 0.55  # smoothed probability of the emotion that counts as showing it
     hold_s: float = 0.4  # how long it must be shown before a capture
     cooldown_s: float = 1.0  # no new capture of the same star for this long
     max_per_minute: int = 6

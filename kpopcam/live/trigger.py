@@ -36,7 +36,7 @@ class CaptureRule:
 
     star: str = ""  # empty: any enrolled star
     emotion: str = "happy"
-    min_score: float = 0.6
+    min_score: float = 0.55
     hold_s: float = 0.5
     cooldown_s: float = 5.0
     max_per_minute: int = 6
