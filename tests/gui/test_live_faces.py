@@ -60,7 +60,8 @@ def test_add_a_face_then_see_and_open_this_runs_captures(qtbot, make_window, mon
     assert window.gallery.stars()[0].face_count == 2
 
     # a capture lands in the strip as her face with its time
-    qtbot.waitUntil(lambda: window.strip.count() >= 1, timeout=30000)
+    # (the strip and the face signal are two deliveries of one capture: wait for both)
+    qtbot.waitUntil(lambda: window.strip.count() >= 1 and bool(faces), timeout=30000)
     capture, face = faces[0]
     assert len(detector.detect(rgb_of(face), color="rgb")) == 1
     item = window.strip.item(0)
