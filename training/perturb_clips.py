@@ -1,8 +1,8 @@
 """Copies of the real clips as harder footage would look: stage light, a dim room, a laptop
-camera aimed at a screen, half the size, a mirror image, heavy stream compression. Measures how the live engine's figures hold up
-on footage it was not tuned on.
+camera aimed at a screen, half the size, a mirror image, heavy stream compression. Measures
+how the live engine's figures hold up on footage it was not tuned on.
 
-python -m training.perturb_clips CLIPS_DIR OUT_DIR --kind stage-light [--truth-dir training/clip_truth]
+python -m training.perturb_clips CLIPS_DIR OUT_DIR --kind stage-light [--truth-dir DIR]
 python -m training.eval_moments OUT_DIR/stage-light --json
 
 Each scored clip folder (one with a truth.json, in CLIPS_DIR or its --truth-dir overlay) is
