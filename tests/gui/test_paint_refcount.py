@@ -19,7 +19,9 @@ from kpopcam.live.analysis import Analysis, TrackReport
 from kpopcam.types import EMOTIONS
 
 PAINTS = 200
-MAX_DRIFT = 50  # a leak drops hundreds of references per paint
+# A leaking build drops hundreds of references per paint, so it is past this within a few
+# paints; threads left closing by earlier tests move None's count by tens (-87 seen once).
+MAX_DRIFT = 300
 
 pytestmark = pytest.mark.skipif(
     sys.version_info >= (3, 12),
