@@ -29,6 +29,12 @@ PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff);;All files
 THUMB = 96
 NO_STARS = ("No stars yet. Enrol one from a few photos of their face (five or more make "
             "recognition reliable), or click a face in the live view.")
+# With one star there is no one else to match a face to, and a member of her group is often
+# close enough to be taken for her (training/RESULTS.md: at the default line, 97 % of the photos
+# of a BLACKPINK member who is not enrolled are taken for one of the three who are).
+ONE_STAR = ("Only {name} is enrolled, so someone who looks like {name} (a member of the same "
+            "group above all) may be taken for {name}. Enrol the others who appear with "
+            "{name} too: then each face is matched to its own name.")
 
 
 class StarsPanel(QWidget):
@@ -49,6 +55,8 @@ class StarsPanel(QWidget):
         self.empty = QLabel(NO_STARS)
         self.waiting: str | None = None
         self.empty.setWordWrap(True)
+        self.one_star = QLabel()
+        self.one_star.setWordWrap(True)
 
         self.add_photos = QPushButton("Enrol from &photos…")
         self.add_folder = QPushButton("Enrol from f&older…")
@@ -66,6 +74,7 @@ class StarsPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.empty)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.one_star)
         self._progress: QProgressDialog | None = None
         bridge.stars_changed.connect(self.refresh)
         bridge.enrol_progress.connect(self._on_progress)
@@ -91,6 +100,9 @@ class StarsPanel(QWidget):
                 self.list.setCurrentItem(item)
         self.empty.setVisible(not stars or self.waiting is not None)
         self.empty.setText(self.waiting or NO_STARS)
+        alone = len(stars) == 1 and self.waiting is None
+        self.one_star.setText(ONE_STAR.format(name=stars[0].name) if alone else "")
+        self.one_star.setVisible(alone)
         has = bool(stars) and self.waiting is None
         self.rename_button.setEnabled(has)
         self.remove_button.setEnabled(has)
