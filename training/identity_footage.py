@@ -36,7 +36,8 @@ def enrolled_stars(root: Path, detector, embedder) -> dict[str, np.ndarray]:
     return stars
 
 
-def frame_similarities(video: Path, every: int, detector, embedder, stars) -> list[np.ndarray]:
+def frame_similarities(video: Path, every: int, detector, embedder, stars,
+                       flip: bool = False) -> list[np.ndarray]:
     """Per sampled frame with faces: (faces, stars) similarities."""
     from training.video_frames import sampled_frames
 
@@ -46,7 +47,7 @@ def frame_similarities(video: Path, every: int, detector, embedder, stars) -> li
     for _, rgb in sampled_frames(video, every):
         faces = detector.detect(rgb, color="rgb")
         if faces:
-            out.append(embedder.embed_faces(rgb, faces, flip=False) @ matrix.T)
+            out.append(embedder.embed_faces(rgb, faces, flip=flip) @ matrix.T)
     return out
 
 
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("clips", type=Path, help="folder of clip folders (clip.*, enrol/)")
     parser.add_argument("--embedder", default="dlib")
     parser.add_argument("--every", type=int, default=15, help="look at every n-th frame")
+    parser.add_argument("--flip", action="store_true",
+                        help="mirror-average the frames' faces too (live.flip)")
     args = parser.parse_args(argv)
 
     import torch
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         videos = sorted(clip.glob("clip.*"))
         if not videos:
             continue
-        frames = frame_similarities(videos[0], args.every, detector, embedder, stars)
+        frames = frame_similarities(videos[0], args.every, detector, embedder, stars,
+                                    args.flip)
         if not frames:
             continue
         own = ""
