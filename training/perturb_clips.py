@@ -1,6 +1,6 @@
-"""Copies of the real clips as harder footage would look: stage light, a dim room, a laptop
-camera aimed at a screen, half the size, a mirror image, heavy stream compression. Measures
-how the live engine's figures hold up on footage it was not tuned on.
+"""Copies of the real clips as harder footage would look: stage light, flashing lights, a dim
+room, a laptop camera aimed at a screen, half the size, a mirror image, heavy stream
+compression. Measures how the live engine's figures hold up on footage it was not tuned on.
 
 python -m training.perturb_clips CLIPS_DIR OUT_DIR --kind stage-light [--truth-dir DIR]
 python -m training.eval_moments OUT_DIR/stage-light --json
@@ -46,6 +46,15 @@ def screen_camera(image: Frame, number: int) -> Frame:
     return np.clip(soft + noise, 0, 255).astype(np.uint8)
 
 
+def strobe(image: Frame, number: int) -> Frame:
+    """Stage lights flashing: two frames in every 15 washed in white or magenta light."""
+    if number % 15 >= 2:
+        return image
+    gain = (np.float32([1.7, 1.7, 1.7]) if number % 30 < 15
+            else np.float32([1.8, 0.9, 1.8]))  # BGR: white, then magenta
+    return np.clip(image.astype(np.float32) * gain + 40, 0, 255).astype(np.uint8)
+
+
 def jpeg(image: Frame) -> Frame:
     """A starved stream: every frame through JPEG at quality 20."""
     _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 20])
@@ -66,6 +75,7 @@ KINDS: dict[str, tuple[Callable[[Frame, int], Frame], Callable[[list, int], list
     "stage-light": (lambda image, n: stage_light(image), lambda r, w: r),
     "dim": (dim, lambda r, w: r),
     "screen-camera": (screen_camera, lambda r, w: r),
+    "strobe": (strobe, lambda r, w: r),
     "jpeg": (lambda image, n: jpeg(image), lambda r, w: r),
     "half-size": (lambda image, n: half(image), lambda r, w: [v / 2 for v in r]),
     "mirror": (lambda image, n: mirror(image), lambda r, w: [w - r[2], r[1], w - r[0], r[3]]),
