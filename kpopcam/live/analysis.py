@@ -80,6 +80,7 @@ class _Detection:
     ms: float
     frame_number: int
     grey: Grey | None = None  # the frame as the flow reads it (background detections)
+    steady_light: bool = True  # False: the frame was lit by a flash (no looks from it)
 
 
 class FrameAnalyzer:
@@ -139,6 +140,7 @@ class FrameAnalyzer:
         with _timed(stage, "shot"):
             if self.shots.is_cut(image):
                 fires += self._new_shot(now)
+        steady = self.shots.light_steady
         detection = self._detection(frame)
         if detection is not None and detection.timestamp < self._shot_started:
             detection = None  # found on a frame of the shot before the cut
@@ -160,7 +162,8 @@ class FrameAnalyzer:
         with _timed(stage, "emotion"):
             readings = self._read_emotions(image, faces, tracks, frame.number)
         with _timed(stage, "trigger"):
-            candidates = self._candidates(frame, tracks, readings)
+            # a frame caught in a flash is never the picture kept
+            candidates = self._candidates(frame, tracks, readings) if steady else {}
             fires += self.trigger.update(tracks, now, frame, candidates,
                                          alive={t.id for t in self.tracker.tracks})
             fires = [f for f in fires if self._verified(f)]
@@ -213,15 +216,17 @@ class FrameAnalyzer:
     def _detection(self, frame: Frame) -> _Detection | None:
         """Faces found on this frame (inline), or the newest finished background detection;
         None when there is nothing new."""
+        steady = self.shots.light_steady
         if self._pool is None:
             due = self._analysed % self.detect_every == 0
             self._analysed += 1
-            return _detect(self.models.detector, frame) if due else None
+            return _detect(self.models.detector, frame, steady=steady) if due else None
         finished = None
         if self._pending is not None and self._pending.done():
             finished, self._pending = self._pending.result(), None
         if self._pending is None and not self.yield_to_capture():
-            self._pending = self._pool.submit(_detect, self.models.detector, frame, True)
+            self._pending = self._pool.submit(_detect, self.models.detector, frame, True,
+                                              steady)
         return finished
 
     def _recognise(self, detection: _Detection | None, tracks: list[Track],
@@ -229,7 +234,8 @@ class FrameAnalyzer:
         """Looks finished since the last frame go to their tracks; faces due are handed on.
         Recognition needs real landmarks: only faces of the frame they were found on go."""
         self._apply(self.recogniser.take(), stage)
-        if detection is not None and not self.recogniser.busy and not self.yield_to_capture():
+        if (detection is not None and detection.steady_light and not self.recogniser.busy
+                and not self.yield_to_capture()):
             job = self._job(detection, tracks)
             if job is not None:
                 self.recogniser.submit(job)
@@ -299,16 +305,18 @@ OTHERS_EVERY = 3  # faces the rule cannot capture have their emotion read on eve
 DUPLICATE_IOU = 0.3  # two detections overlapping this much are one face found twice
 
 
-def _detect(detector, frame: Frame, background: bool = False) -> _Detection:
+def _detect(detector, frame: Frame, background: bool = False,
+            steady: bool = True) -> _Detection:
     """background: in the detection thread, which also gives freed memory back now and then
-    (memory.py) and reads the frame for the flow (motion.py)."""
+    (memory.py) and reads the frame for the flow (motion.py). steady: the frame's light, as
+    the shot detector judged it."""
     start = time.perf_counter()
     faces = distinct_faces(detector.detect(frame.image, color="bgr"))
     ms = (time.perf_counter() - start) * 1000
     if background:
         give_back_freed()
     grey = Grey.of(frame.image) if background else None
-    return _Detection(faces, frame.image, frame.timestamp, ms, frame.number, grey)
+    return _Detection(faces, frame.image, frame.timestamp, ms, frame.number, grey, steady)
 
 
 def distinct_faces(faces: list[Face]) -> list[Face]:

@@ -95,3 +95,33 @@ def test_hard_cuts_are_found_and_steady_shots_are_not(astronaut, cameraman):
     cut = shot(cameraman, CAMERAMAN_FACE, 160, 0.1)[0]
     assert [detector.is_cut(f) for f in (a, moved, dimmer, cut, cut)] == [
         False, False, False, True, False]
+
+
+def test_stage_lights_flashing_are_no_cut(astronaut, cameraman):
+    """A white or magenta flash moves the colours and the grey levels as far as a cut does; the
+    picture's layout stays, so the shot (and the star's name and moment) go on."""
+    detector = ShotChangeDetector()
+    a = shot(astronaut, ASTRONAUT_FACE, 70, 0.1)[0]
+    white = np.clip(a * 1.7 + 40, 0, 255).astype(np.uint8)
+    magenta = np.clip(a * np.float32([1.8, 0.9, 1.8]) + 40, 0, 255).astype(np.uint8)  # BGR
+    cut = shot(cameraman, CAMERAMAN_FACE, 160, 0.1)[0]
+    assert [detector.is_cut(f) for f in (a, white, a, magenta, a, cut)] == [
+        False, False, False, False, False, True]
+    black = np.zeros_like(a)  # a cut to black is a cut
+    assert detector.is_cut(black) and detector.is_cut(a)
+
+
+def flashed(frame: np.ndarray, number: int) -> np.ndarray:
+    """Stage lights: the first two frames of every five lit brighter (the face still found)."""
+    return np.clip(frame * 1.3 + 30, 0, 255).astype(np.uint8) if number % 5 < 2 else frame
+
+
+def test_under_flashing_lights_the_star_keeps_her_name_and_no_flash_is_saved(
+        tmp_path, astronaut, face_models):
+    frames = [flashed(f, i) for i, f in enumerate(shot(astronaut, ASTRONAUT_FACE, 70, 3.0))]
+    video = write(tmp_path / "strobe.mp4", frames)
+    analyses = analyse(video, face_models, min_score=0.5, hold_s=0.5)
+    named = [a for a in analyses[5:-1] if any(f.star == STAR for f in a.faces)]
+    assert len(named) >= 0.9 * len(analyses[5:-1])  # no flash ended her name
+    [fire] = [f for a in analyses for f in a.fires]  # one moment, not one a flash
+    assert fire.best.frame_number % 5 >= 2  # the picture kept was not lit by a flash
