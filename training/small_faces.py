@@ -283,7 +283,6 @@ def _chip_kernel(interpolation, only_enlarging=True, flip=False):
     """dlib's chip geometry to the pixel (its corners, its pyramid for big faces), read with
     another kernel where the chip enlarges the face (or everywhere it reads the frame)."""
     from kpopcam.vision import dlib_chip
-    from kpopcam.vision.dlib_onnx import CHIP_POINTS, CHIP_SIZE
 
     dlib_bilinear = dlib_chip.bilinear
 
@@ -296,17 +295,21 @@ def _chip_kernel(interpolation, only_enlarging=True, flip=False):
                               borderMode=cv2.BORDER_CONSTANT)
 
     def lever(embedder, rgb, faces):
-        chips = []
-        dlib_chip.bilinear = read
-        try:
-            for face in faces:
-                points = embedder.landmarks(rgb, tuple(round(v) for v in face.box))
-                chips.append(dlib_chip.face_chip(rgb, CHIP_POINTS * CHIP_SIZE, points,
-                                                 CHIP_SIZE))
-        finally:
-            dlib_chip.bilinear = dlib_bilinear
-        return embedder.embed_chips(chips, flip=flip)
+        return embedder.embed_chips(_patched_chips(embedder, rgb, faces, "bilinear", read),
+                                    flip=flip)
     return lever
+
+
+def _patched_chips(embedder, rgb, faces, name: str, replacement):
+    """_dlib_chips with one step of kpopcam.vision.dlib_chip (`name`) replaced meanwhile."""
+    from kpopcam.vision import dlib_chip
+
+    original = getattr(dlib_chip, name)
+    setattr(dlib_chip, name, replacement)
+    try:
+        return _dlib_chips(embedder, rgb, faces)
+    finally:
+        setattr(dlib_chip, name, original)
 
 
 def _inverse(tform: np.ndarray) -> np.ndarray:
@@ -317,20 +320,11 @@ def _inverse(tform: np.ndarray) -> np.ndarray:
 def _chip_fit(fit, below_px: float = 1e9, flip=False):
     """dlib's chip (geometry, pyramid, bilinear) with another transform from the landmarks:
     fit(chip_points, image_points) -> 2x3 chip-to-image, for faces narrower than below_px."""
-    from kpopcam.vision import dlib_chip
-    from kpopcam.vision.dlib_onnx import CHIP_POINTS, CHIP_SIZE
 
     def lever(embedder, rgb, faces):
-        chips = []
-        for face in faces:
-            points = embedder.landmarks(rgb, tuple(round(v) for v in face.box))
-            if face.width < below_px:
-                dlib_chip.similarity = fit
-            try:
-                chips.append(dlib_chip.face_chip(rgb, CHIP_POINTS * CHIP_SIZE, points,
-                                                 CHIP_SIZE))
-            finally:
-                dlib_chip.similarity = dlib_similarity
+        chips = [_patched_chips(embedder, rgb, [face], "similarity", fit)[0]
+                 if face.width < below_px else _dlib_chips(embedder, rgb, [face])[0]
+                 for face in faces]
         return embedder.embed_chips(chips, flip=flip)
     return lever
 
