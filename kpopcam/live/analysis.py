@@ -141,7 +141,7 @@ class FrameAnalyzer:
             if self.shots.is_cut(image):
                 fires += self._new_shot(now)
         steady = self.shots.light_steady
-        detection = self._detection(frame)
+        detection = self._detection(frame, steady)
         if detection is not None and detection.timestamp < self._shot_started:
             detection = None  # found on a frame of the shot before the cut
         found_here = detection is not None and detection.timestamp == now
@@ -213,10 +213,9 @@ class FrameAnalyzer:
                                                      flip=self.models.flip)[0]
         return self.models.gallery.match(embedding).name == fire.star
 
-    def _detection(self, frame: Frame) -> _Detection | None:
+    def _detection(self, frame: Frame, steady: bool) -> _Detection | None:
         """Faces found on this frame (inline), or the newest finished background detection;
-        None when there is nothing new."""
-        steady = self.shots.light_steady
+        None when there is nothing new. steady: this frame's light (the shot detector's)."""
         if self._pool is None:
             due = self._analysed % self.detect_every == 0
             self._analysed += 1
