@@ -68,18 +68,19 @@ def find_clips(clips_dir: Path, truth_dir: Path | None = None) -> tuple[list[Cli
     for folder in sorted(p for p in Path(clips_dir).iterdir() if p.is_dir()):
         overlay = Path(truth_dir) / folder.name if truth_dir else None
         videos = sorted(folder.glob("clip.*"))
-        truth = _first_existing(overlay, folder, "truth.json")
+        truth = first_existing(overlay, folder, "truth.json")
         if not videos:
             skipped.append(f"{folder.name}: skipped, no clip.* video")
         elif truth is None:
             skipped.append(f"{folder.name}: skipped, no truth.json")
         else:
             clips.append(Clip(folder.name, videos[0], Truth.load(truth),
-                              _first_existing(overlay, folder, "enrol")))
+                              first_existing(overlay, folder, "enrol")))
     return clips, skipped
 
 
-def _first_existing(overlay: Path | None, folder: Path, name: str) -> Path | None:
+def first_existing(overlay: Path | None, folder: Path, name: str) -> Path | None:
+    """The clip's `name` (truth.json, enrol): the --truth-dir overlay's when it has one."""
     for base in (overlay, folder):
         if base is not None and (base / name).exists():
             return base / name

@@ -23,6 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from training.eval_moments import first_existing
+
 Frame = np.ndarray  # BGR uint8
 
 
@@ -110,8 +112,7 @@ def write_video(video: Path, out: Path, change: Callable[[Frame, int], Frame]) -
 
 
 def perturb_clip(folder: Path, overlay: Path | None, out: Path, kind: str) -> bool:
-    truth_file = next((b / "truth.json" for b in (overlay, folder)
-                       if b is not None and (b / "truth.json").exists()), None)
+    truth_file = first_existing(overlay, folder, "truth.json")
     videos = sorted(folder.glob("clip.*"))
     if truth_file is None or not videos:
         return False
@@ -121,8 +122,7 @@ def perturb_clip(folder: Path, overlay: Path | None, out: Path, kind: str) -> bo
     truth = truth_with_regions(json.loads(truth_file.read_text(encoding="utf-8")),
                                region_change, width)
     (out / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
-    enrol = next((b / "enrol" for b in (overlay, folder)
-                  if b is not None and (b / "enrol").is_dir()), None)
+    enrol = first_existing(overlay, folder, "enrol")
     if enrol is not None:
         shutil.copytree(enrol, out / "enrol", dirs_exist_ok=True)
     return True
