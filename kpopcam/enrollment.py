@@ -9,8 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kpopcam.enrol_screen import screen
 from kpopcam.images import ImageReadError, read_rgb
-from kpopcam.stars import EnrolledFace, StarGallery
+from kpopcam.stars import EnrolledFace, StarGallery, clean_name
 from kpopcam.types import Face, iou
 from kpopcam.vision.detector import FaceDetector, box_crop, detect_in_photo
 from kpopcam.vision.gallery_crop import make_crop
@@ -95,19 +96,40 @@ def enroll(
     gallery: StarGallery,
     flip: bool = True,
     on_photo: Callable[[Path], None] | None = None,
+    lookalikes: bool = False,
 ) -> EnrolReport:
     """Adds the largest face of each photo to the star `name`, in one transaction at the end
     so that a failure part-way leaves the gallery as it was. Photos with no face, several
-    similar faces, or that are unreadable are skipped and reported."""
-    report, faces = EnrolReport(), []
+    similar faces, or that are unreadable are skipped and reported, and so are faces the star
+    already has and faces that look more like another enrolled star (kpopcam.enrol_screen;
+    lookalikes: keep those)."""
+    star = gallery.find(name) or clean_name(name)  # a bad name fails before any photo is read
+    report, found_faces = EnrolReport(), []
     for path in photos:
         found = face_of_photo(detector, path)
         if found.face is None:
             report.skipped.append((path, found.reason))
         else:
-            faces.append(enrolled_face(found.rgb, found.face, str(path), embedder, flip))
-            report.added.append(path)
+            found_faces.append((path, enrolled_face(found.rgb, found.face, str(path), embedder,
+                                                    flip)))
         if on_photo:
             on_photo(path)
-    gallery.add_faces(name, faces)
+    faces = []
+    for (path, face), why in zip(found_faces, _screened(star, found_faces, gallery, lookalikes),
+                                 strict=True):
+        if why is None:
+            faces.append(face)
+            report.added.append(path)
+        else:
+            report.skipped.append((path, why))
+    gallery.add_faces(star, faces)
     return report
+
+
+def _screened(star: str, found_faces, gallery: StarGallery, lookalikes: bool):
+    if not found_faces:
+        return []
+    enrolled = gallery.embeddings(star) if gallery.find(star) else np.zeros((0, 0))
+    others = {n: c for n, c in gallery.centroids().items() if n != star}
+    return screen(star, np.stack([f.embedding for _, f in found_faces]), enrolled, others,
+                  lookalikes)

@@ -219,6 +219,11 @@ class StarGallery:
             )
         return dict(zip(snapshot.names, (snapshot.matrix @ vector).tolist(), strict=True))
 
+    def centroids(self) -> dict[str, np.ndarray]:
+        """Each enrolled star's centroid (read-only unit vectors)."""
+        snapshot = self._centroids or self._load_centroids()
+        return dict(zip(snapshot.names, snapshot.matrix, strict=True))
+
     def _load_centroids(self) -> _Centroids:
         with self._lock:
             if self._centroids is not None:

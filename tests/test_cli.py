@@ -6,6 +6,7 @@ import numpy as np
 
 from kpopcam.cli import main
 from tests.conftest import save_jpeg
+from tests.test_enrol_screen import looks
 
 
 def test_enroll_then_manage_stars(tmp_path, astronaut, capsys, embedder):
@@ -65,3 +66,26 @@ def test_analyze_names_the_enrolled_star_and_reads_her_smile(tmp_path, astronaut
     out = capsys.readouterr().out
     assert "1 face(s)" in out and "star Eileen" in out and "emotion happy" in out
     assert list((tmp_path / "drawn").glob("*.jpg"))
+
+
+def test_enroll_leaves_out_a_photo_of_another_star_and_says_how_to_keep_it(
+        tmp_path, astronaut, cameraman, capsys):
+    gallery = ["--gallery", str(tmp_path / "stars.sqlite")]
+    assert main([*gallery, "enroll", "Jisoo", *map(str, looks(cameraman, tmp_path, "j"))]) == 0
+    lisa = looks(astronaut, tmp_path, "l") + looks(astronaut[8:, 8:], tmp_path, "l2")[:2]
+    jisoo = save_jpeg(cameraman[10:, :], tmp_path / "jisoo-too.jpg")
+    capsys.readouterr()
+    assert main([*gallery, "enroll", "Lisa", *map(str, lisa), jisoo]) == 0
+    out = capsys.readouterr().out
+    assert "jisoo-too.jpg: looks more like Jisoo" in out
+    assert "Lisa: 5 face(s) added, 1 photo(s) skipped" in out
+    assert "If it is Lisa, add it alone with --keep-lookalikes" in out
+
+    assert main([*gallery, "enroll", "Lisa", jisoo, "--keep-lookalikes"]) == 0
+    assert "Lisa: 1 face(s) added, 0 photo(s) skipped" in capsys.readouterr().out
+
+
+def test_enroll_without_a_name_fails_at_once(tmp_path, capsys):
+    assert main(["--gallery", str(tmp_path / "s.sqlite"), "enroll", "  ",
+                 str(tmp_path / "missing.jpg")]) == 2
+    assert "a star needs a name" in capsys.readouterr().err

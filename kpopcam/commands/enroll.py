@@ -15,8 +15,9 @@ from kpopcam.commands.common import (
     make_embedder,
     open_gallery,
 )
+from kpopcam.enrol_screen import lookalike_advice
 from kpopcam.images import ImageReadError, photos_in
-from kpopcam.stars import GalleryError
+from kpopcam.stars import GalleryError, clean_name
 
 
 def add_parser(subparsers) -> None:
@@ -34,6 +35,9 @@ def add_parser(subparsers) -> None:
                    help="photos or folders of photos, or one video")
     p.add_argument("--person", type=int, metavar="N", help="video, new star: take the N-th "
                    "most seen person instead of the most seen (the list says who is who)")
+    p.add_argument("--keep-lookalikes", action="store_true", help="photos: also add faces "
+                   "that look more like another enrolled star than like NAME's other faces "
+                   "(left out by default: a photo of the wrong member)")
     p.add_argument("--sheet", type=Path, help="video: where to save the sheet of the faces "
                    "taken (default: beside the gallery, enrolled/NAME-VIDEO.jpg)")
     p.set_defaults(run=run)
@@ -42,10 +46,16 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from kpopcam.footage import is_video
 
+    try:
+        clean_name(args.name)
+    except GalleryError as exc:
+        return fail(str(exc), 2)
     videos = [Path(p) for p in args.photos if is_video(Path(p))]
     if videos:
         if len(args.photos) > 1:
             return fail("give either photos or one video, not both or several videos", 2)
+        if args.keep_lookalikes:
+            return fail("--keep-lookalikes is for enrolling from photos", 2)
         return _run_video(args, videos[0])
     if args.person is not None or args.sheet is not None:
         return fail("--person and --sheet are for enrolling from a video", 2)
@@ -76,6 +86,9 @@ def _run_photos(args) -> int:
         print(f"skipped {path}: {reason}")
     print(f"{args.name}: {len(report.added)} face(s) added, {len(report.skipped)} photo(s) "
           f"skipped")
+    advice = lookalike_advice(args.name, [why for _, why in report.skipped])
+    if advice:
+        print(advice)
     return 0 if report.added else 1
 
 
@@ -84,7 +97,8 @@ def _enroll(args, photos, detector, embedder, gallery, bar):
 
     with gallery:
         return enroll(args.name, photos, detector, embedder, gallery,
-                      flip=args.settings.identity.flip, on_photo=lambda _: bar.update())
+                      flip=args.settings.identity.flip, on_photo=lambda _: bar.update(),
+                      lookalikes=args.keep_lookalikes)
 
 
 def _run_video(args, video: Path) -> int:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kpopcam.enrol_screen import lookalike_advice
 from kpopcam.images import photos_in
 from kpopcam.stars import GalleryError, StarGallery
 
@@ -174,6 +175,9 @@ class StarsPanel(QWidget):
         if skipped:
             text += f", {len(skipped)} skipped"
         details = "\n".join(f"{Path(p).name}: {why}" for p, why in skipped)
+        advice = lookalike_advice(name, [why for _, why in skipped])
+        if advice:
+            details += "\n\n" + advice
         self.message.emit(text + ".", details, "info" if added else "error")
         self.last_report = report
 

@@ -1,0 +1,24 @@
+"""Enrolling a star in the window: a photo of another enrolled star is left out, and the fan
+is told why and what to do if it is her after all."""
+
+from __future__ import annotations
+
+from kpopcam.gui.main_window import STARS
+from tests.test_enrol_screen import looks
+
+
+def test_a_photo_of_another_star_is_left_out_and_explained(qtbot, make_window, tmp_path,
+                                                           astronaut, cameraman):
+    window = make_window()
+    window.show_tab(STARS)
+    window.stars.enrol("Jisoo", looks(cameraman, tmp_path, "jisoo"))
+    qtbot.waitUntil(lambda: window.stars.list.count() == 1, timeout=30000)
+
+    lisa = looks(astronaut, tmp_path, "lisa") + looks(astronaut[8:, 8:], tmp_path, "lisa2")[:2]
+    window.stars.enrol("Lisa", [str(p) for p in lisa] + [str(tmp_path / "jisoo-crop.jpg")])
+    qtbot.waitUntil(lambda: "Lisa:" in window.messages.text, timeout=30000)
+    assert window.messages.text == "Lisa: 5 photos added, 1 skipped."
+    assert "jisoo-crop.jpg: looks more like Jisoo" in window.messages.details
+    assert "--keep-lookalikes" in window.messages.details
+    assert {s.name: s.face_count for s in window.stars.gallery.stars()} == {"Jisoo": 3,
+                                                                            "Lisa": 5}
