@@ -2,14 +2,14 @@
 looks more like another enrolled star than like the star's own other faces.
 
 Photos a fan gathers from the web are not all of the star: a fan site's photos of a member
-include her bandmates, and the largest "face" the detector finds on a whole photo may be a hand
-or an arm. One such face among five moves the star's centroid towards someone else. Measured
-(training/RESULTS.md, "Enrolment photos of the wrong member"): enrolling each star of
-BLACKPINK and kpop11 from all her photos, with every other star enrolled, leaves out 7 photos
-as look-alikes, and every one is wrong: four BLACKPINK photos far nearer another member
-(0.976-0.983 against 0.946-0.952 to their own; by eye, photos of that member), and three
-kpop11 boxes on a background, a hand and an arm. From 5-20 photos at once, 0.3-0.6 % of a
-star's photos are left out, no more than the share of such photos in the sets.
+include her bandmates. One such face among five moves the star's centroid towards someone
+else. Measured (training/RESULTS.md, "Enrolment photos of the wrong member"): enrolling each
+star of BLACKPINK and kpop11 from all her photos, with every other star enrolled, leaves out 4
+of 1,661 photos as look-alikes, all BLACKPINK photos far nearer another member (0.976-0.983
+against 0.945-0.952 to their own; by eye, photos of that member); from 5-20 photos at once,
+0.4-0.6 % of a BLACKPINK star's photos and none of kpop11's, no more than the share of such
+photos in the sets. (It also left out kpop11's three boxes on a background, a hand and an arm,
+before enrolment stopped taking such boxes: kpopcam.enrollment.SURE_FACE.)
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from kpopcam.enrollment import enroll
+from kpopcam.enrollment import enroll, likely_faces
 from kpopcam.stars import StarGallery
+from kpopcam.types import Face
 from kpopcam.vision.detector import detect_in_photo
 from tests.conftest import save_jpeg
 
@@ -97,3 +98,13 @@ def test_gallery_survives_a_restart(tmp_path, astronaut, detector, embedder):
         assert [s.name for s in again.stars()] == [STAR]
         assert again.stars()[0].thumbnail[:2] == b"\xff\xd8"  # a JPEG thumbnail
         assert who(astronaut, detector, embedder, again).name == STAR
+
+
+def test_a_larger_box_the_detector_is_unsure_of_is_not_the_star():
+    """On whole photos MTCNN sometimes boxes a hand on a chin or an arm (score 0.80-0.90) larger
+    than the real face (0.996-1.0): the sure face is the one enrolled, and it is not ambiguous."""
+    hand = Face((0.0, 200.0, 170.0, 410.0), 0.90)
+    face = Face((210.0, 90.0, 370.0, 290.0), 0.999)
+    assert likely_faces([hand, face]) == [face]
+    unsure_only = [Face((0, 0, 80, 100), 0.9), Face((100, 0, 150, 60), 0.85)]
+    assert likely_faces(unsure_only) == unsure_only  # nothing sure: keep what there is

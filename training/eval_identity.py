@@ -3,14 +3,14 @@
 python -m training.eval_identity DIR [--embedder dlib|dlib-onnx|casia-webface]
     [--backend onnx|torch]   (DIR/<person>/<photo>)
 
-Every photo's largest face is found once and embedded once per embedder (both cached under
-training/runs/). Closed set: k photos per person enrol, the rest are queries (k = 1, 3, 5, 10;
-10 random draws). Open set (k = 5): each person in turn is left out of the gallery as the
-unknown; the threshold is set for 1 % false accepts of the unknown's faces, and the true-accept
-rate is the share of enrolled people's queries matched to the right star at or above it. A
-photo with no face found counts as a miss. The variants compared: crop (for FaceNet: MTCNN box,
-or aligned to landmarks), flip averaging, and matcher (star centroid, best single embedding, a
-trained linear classifier).
+Every photo's face is found once (the largest of those MTCNN is sure of, as enrolment takes it)
+and embedded once per embedder (both cached under training/runs/). Closed set: k photos per
+person enrol, the rest are queries (k = 1, 3, 5, 10; 10 random draws). Open set (k = 5): each
+person in turn is left out of the gallery as the unknown; the threshold is set for 1 % false
+accepts of the unknown's faces, and the true-accept rate is the share of enrolled people's
+queries matched to the right star at or above it. A photo with no face found counts as a miss.
+The variants compared: crop (for FaceNet: MTCNN box, or aligned to landmarks), flip averaging,
+and matcher (star centroid, best single embedding, a trained linear classifier).
 The last line is one JSON object for the shipped configuration.
 """
 
@@ -51,10 +51,12 @@ SHIPPED = {"dlib": ("chip", True, "centroid"), "dlib-onnx": ("chip", True, "cent
 
 
 def detect_all(photos: list[tuple[str, Path]]) -> dict[str, np.ndarray]:
-    """The largest face of every photo: {'box': (n, 4), 'landmarks': (n, 5, 2)}, NaN if none."""
+    """The face enrolment takes of every photo: {'box': (n, 4), 'landmarks': (n, 5, 2)},
+    NaN if none."""
     import torch
     from tqdm import tqdm
 
+    from kpopcam.enrollment import likely_faces
     from kpopcam.images import read_rgb
     from kpopcam.vision.detector import MtcnnDetector, detect_in_photo
 
@@ -63,7 +65,7 @@ def detect_all(photos: list[tuple[str, Path]]) -> dict[str, np.ndarray]:
     boxes = np.full((len(photos), 4), np.nan, np.float32)
     landmarks = np.full((len(photos), 5, 2), np.nan, np.float32)
     for i, (_, path) in enumerate(tqdm(photos, desc="detecting", unit="photo")):
-        faces = detect_in_photo(detector, read_rgb(path))
+        faces = likely_faces(detect_in_photo(detector, read_rgb(path)))
         if faces:
             boxes[i], landmarks[i] = faces[0].box, faces[0].landmarks
     return {"box": boxes, "landmarks": landmarks}
@@ -106,9 +108,12 @@ def embed_all(photos, detections, kind: str, backend: str = "onnx") -> dict[str,
 
 
 def photos_key(photos: list[tuple[str, Path]]) -> str:
+    from kpopcam.enrollment import SURE_FACE
     from kpopcam.vision.detector import FACENET_TEMPLATE
 
-    text = "\n".join(str(p) for _, p in photos) + FACENET_TEMPLATE.tobytes().hex()
+    # the face chosen per photo: a new rule is a new cache
+    text = ("\n".join(str(p) for _, p in photos) + FACENET_TEMPLATE.tobytes().hex()
+            + f"sure face {SURE_FACE}")
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
