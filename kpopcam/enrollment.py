@@ -108,11 +108,11 @@ def enroll(
     on_photo: Callable[[Path], None] | None = None,
     lookalikes: bool = False,
 ) -> EnrolReport:
-    """Adds the largest face of each photo to the star `name`, in one transaction at the end
-    so that a failure part-way leaves the gallery as it was. Photos with no face, several
-    similar faces, or that are unreadable are skipped and reported, and so are faces the star
-    already has and faces that look more like another enrolled star (kpopcam.enrol_screen;
-    lookalikes: keep those)."""
+    """Adds the face of each photo (the largest the detector is sure of) to the star `name`, in
+    one transaction at the end so that a failure part-way leaves the gallery as it was. Photos
+    with no face, several similar faces, or that are unreadable are skipped and reported, and
+    so are faces the star already has and faces that look more like another enrolled star
+    (kpopcam.enrol_screen; lookalikes: keep those)."""
     star = gallery.find(name) or clean_name(name)  # a bad name fails before any photo is read
     report, found_faces = EnrolReport(), []
     for path in photos:

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
 HEADLINE_CHARS = 160
+DETAILS_MIN_WIDTH = 560
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z(])")
 
 STYLE = {"error": ("#5a1d2a", "#ffe6ea"), "info": ("#1d3a5a", "#e6f2ff")}  # background, text
@@ -62,6 +63,9 @@ class MessageBar(QFrame):
                           else QMessageBox.Icon.Information, "kpopcam", self.label.text(),
                           QMessageBox.StandardButton.Close, self)
         box.setDetailedText(self.details)
+        # QMessageBox sizes its details to the one-line headline: lists of skipped photos with
+        # their reasons wrapped to four words a line
+        box.setStyleSheet(f"QTextEdit {{min-width: {DETAILS_MIN_WIDTH}px; min-height: 180px;}}")
         box.open()
         self._box = box
 

@@ -3,7 +3,10 @@ is told why and what to do if it is her after all."""
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QPushButton, QTextEdit
+
 from kpopcam.gui.main_window import STARS
+from kpopcam.gui.messages import DETAILS_MIN_WIDTH
 from tests.test_enrol_screen import looks
 
 
@@ -22,3 +25,13 @@ def test_a_photo_of_another_star_is_left_out_and_explained(qtbot, make_window, t
     assert "--keep-lookalikes" in window.messages.details
     assert {s.name: s.face_count for s in window.stars.gallery.stars()} == {"Jisoo": 3,
                                                                             "Lisa": 5}
+
+    # the reasons are read in the Details box, wide enough for a sentence a line
+    window.messages.show_details()
+    box = window.messages._box
+    next(b for b in box.findChildren(QPushButton) if "Details" in b.text()).click()
+    details = box.findChild(QTextEdit)
+    qtbot.waitUntil(details.isVisible, timeout=5000)
+    assert "looks more like Jisoo" in details.toPlainText()
+    assert details.width() >= DETAILS_MIN_WIDTH
+    box.close()
