@@ -82,13 +82,18 @@ class DlibBin:
         return best
 
     def refit_box(self, shape):
-        """The square box in which the predictor's mean shape lies nearest these landmarks."""
-        points = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
-        m = self.mean_shape
-        a = np.zeros((10, 3))
-        a[:5, 0], a[:5, 2], a[5:, 1], a[5:, 2] = 1, m[:, 0], 1, m[:, 1]
-        x0, y0, side = np.linalg.lstsq(a, points.T.reshape(-1), rcond=None)[0]
-        return (x0, y0, x0 + side, y0 + side)
+        return refit_box(np.array([[p.x, p.y] for p in shape.parts()], np.float64),
+                         self.mean_shape)
+
+
+def refit_box(points: np.ndarray, mean_shape: np.ndarray):
+    """The square box in which the predictor's mean shape (in the box's [0, 1] square) lies
+    nearest these landmarks (least squares)."""
+    n = len(mean_shape)
+    a = np.zeros((2 * n, 3))
+    a[:n, 0], a[:n, 2], a[n:, 1], a[n:, 2] = 1, mean_shape[:, 0], 1, mean_shape[:, 1]
+    x0, y0, side = np.linalg.lstsq(a, points.T.reshape(-1), rcond=None)[0]
+    return (x0, y0, x0 + side, y0 + side)
 
 
 def iou(a, b) -> float:
