@@ -358,9 +358,10 @@ class EngineBridge(QObject):
 
     # -- stars ---------------------------------------------------------------------------------
 
-    def enroll(self, name: str, photos: list[Path]) -> threading.Event:
+    def enroll(self, name: str, photos: list[Path], lookalikes: bool = False) -> threading.Event:
         """Enrol photos as `name` in a pool thread: enrol_progress, then enrolled or failed.
-        Setting the returned event cancels it; nothing is added then."""
+        Setting the returned event cancels it; nothing is added then. lookalikes: add faces
+        that look more like another star too (the fan said they are her)."""
         cancel = threading.Event()
 
         def work(progress):
@@ -378,7 +379,8 @@ class EngineBridge(QObject):
                 progress(next(counter), total, Path(photo).name)
 
             return enroll(name, photos, models.photo_detector, models.face_models.embedder,
-                          self.gallery, flip=self.settings.identity.flip, on_photo=on_photo)
+                          self.gallery, flip=self.settings.identity.flip, on_photo=on_photo,
+                          lookalikes=lookalikes)
 
         def done(report):
             self.stars_changed.emit()

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kpopcam.enrol_screen import lookalike_advice
+from kpopcam.enrol_screen import LOOKS_LIKE
 from kpopcam.images import photos_in
 from kpopcam.stars import GalleryError, StarGallery
 
@@ -140,7 +140,7 @@ class StarsPanel(QWidget):
         if name:
             self.enrol(name, paths)
 
-    def enrol(self, name: str, paths: list[str]) -> None:
+    def enrol(self, name: str, paths: list[str], lookalikes: bool = False) -> None:
         photos = photos_in(paths)
         if not photos:
             self.message.emit("No photos found there.", "\n".join(paths), "error")
@@ -150,7 +150,7 @@ class StarsPanel(QWidget):
         self._progress.setMinimumDuration(0)
         self._progress.setWindowModality(Qt.WindowModality.WindowModal)
         self._progress.setValue(0)
-        cancel = self.bridge.enroll(name, photos)
+        cancel = self.bridge.enroll(name, photos, lookalikes)
         self._progress.canceled.connect(cancel.set)  # one transaction: nothing is added
 
     def _on_progress(self, done: int, total: int, photo: str) -> None:
@@ -175,11 +175,29 @@ class StarsPanel(QWidget):
         if skipped:
             text += f", {len(skipped)} skipped"
         details = "\n".join(f"{Path(p).name}: {why}" for p, why in skipped)
-        advice = lookalike_advice(name, [why for _, why in skipped])
-        if advice:
-            details += "\n\n" + advice
         self.message.emit(text + ".", details, "info" if added else "error")
         self.last_report = report
+        lookalikes = [p for p, why in skipped if why.startswith(LOOKS_LIKE)]
+        if lookalikes:
+            self._ask_to_keep(name, lookalikes)
+
+    def _ask_to_keep(self, name: str, photos: list[Path]) -> None:
+        """The fan decides about photos left out as look-alikes: added as `name` on Yes."""
+        n = len(photos)
+        listed = ", ".join(Path(p).name for p in photos[:5]) + (", …" if n > 5 else "")
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Photos that look like another star",
+            f"{n} photo{'s' if n != 1 else ''} ({listed}) look{'s' if n == 1 else ''} more "
+            f"like another enrolled star than like {name}'s other photos. Such a photo is "
+            f"often of a bandmate, and would make kpopcam take her for {name}.\n\n"
+            f"Add {'it' if n == 1 else 'them'} to {name} anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        yes = box.button(QMessageBox.StandardButton.Yes)
+        box.finished.connect(lambda _: box.clickedButton() is yes and self.enrol(
+            name, [str(p) for p in photos], lookalikes=True))
+        box.open()
+        self.keep_box = box
 
     # -- editing -------------------------------------------------------------------------------
 
