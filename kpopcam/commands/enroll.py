@@ -25,7 +25,9 @@ def add_parser(subparsers) -> None:
         "enroll", help="enrol a star from photos, folders of photos, or a video",
         description="Adds the largest face of each photo to the star NAME (made if new). "
         "Photos with no face, several faces of similar size, or that cannot be read are "
-        "listed and skipped. Given a video instead, the faces in it are followed through "
+        "listed and skipped, and so are a face NAME already has and, once NAME has four other "
+        "faces, a face that looks more like another enrolled star (--keep-lookalikes adds "
+        "those). Given a video instead, the faces in it are followed through "
         "its shots and grouped by person; the person who looks like NAME's enrolled faces "
         "(for a new star: the person seen most) gives her best distinct faces, and a sheet "
         "of them is saved to check.",
