@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kpopcam.stars import centroid
+
 # A face this alike to one already kept is the same photo again (a re-saved JPEG copy of a photo
 # is 0.995-0.999 alike, a half-size copy 0.988-0.994: those are kept).
 SAME_FACE = 0.9999
@@ -29,28 +31,29 @@ MIN_OWN_FACES = 4
 LOOKS_LIKE = "looks more like"  # how a look-alike's reason begins
 
 
+def is_lookalike(reason: str) -> bool:
+    """Whether a reason a photo was skipped for is this screen's look-alike one."""
+    return reason.startswith(LOOKS_LIKE)
+
+
 def lookalike_advice(star: str, reasons) -> str:
     """What to tell the fan when a photo was left out as a look-alike ('' if none was)."""
-    if not any(why.startswith(LOOKS_LIKE) for why in reasons):
+    if not any(is_lookalike(why) for why in reasons):
         return ""
     return (f"A photo that looks more like another star than like {star} is often of the wrong "
             f"member, and would make kpopcam take her for {star}. If it is {star}, add it "
             "alone with --keep-lookalikes (kpopcam enroll).")
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
 def screen(star: str, new: np.ndarray, enrolled: np.ndarray,
            others: dict[str, np.ndarray], lookalikes: bool = False) -> list[str | None]:
-    """Per new face (rows of `new`, unit vectors), why it is left out, or None to add it.
+    """Per new face (rows of `new`), why it is left out, or None to add it.
 
     enrolled: (m, d) the star's faces already in the gallery; others: every other star's
-    centroid. lookalikes: keep faces that look more like another star (the fan is sure)."""
-    new, enrolled = _unit(np.asarray(new, np.float64)), np.asarray(enrolled, np.float64)
-    enrolled = _unit(enrolled.reshape(-1, new.shape[1])) if enrolled.size else np.zeros(
-        (0, new.shape[1]))
+    centroid (StarGallery.centroids). Every vector is a unit one, as embedders and the gallery
+    give them. lookalikes: keep faces that look more like another star (the fan is sure)."""
+    new = np.asarray(new)
+    enrolled = np.asarray(enrolled).reshape(-1, new.shape[1])
     reasons: list[str | None] = []
     for i, face in enumerate(new):
         earlier = np.vstack([enrolled, new[[j for j in range(i) if reasons[j] is None]]])
@@ -67,9 +70,9 @@ def _lookalike(star: str, i: int, new: np.ndarray, enrolled: np.ndarray,
     if len(own_faces) < MIN_OWN_FACES or not others:
         return None
     face = new[i]
-    own = float(_unit(own_faces.mean(axis=0)) @ face)
-    name, alike = max(((n, float(_unit(np.asarray(c, np.float64)) @ face))
-                       for n, c in others.items()), key=lambda pair: pair[1])
+    own = float(centroid(own_faces) @ face)
+    name, alike = max(((n, float(c @ face)) for n, c in others.items()),
+                      key=lambda pair: pair[1])
     if alike <= own + LOOKALIKE_MARGIN:
         return None
     return (f"{LOOKS_LIKE} {name} ({alike:.3f}) than like {star}'s other faces "

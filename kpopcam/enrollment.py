@@ -113,7 +113,8 @@ def enroll(
     with no face, several similar faces, or that are unreadable are skipped and reported, and
     so are faces the star already has and faces that look more like another enrolled star
     (kpopcam.enrol_screen; lookalikes: keep those)."""
-    star = gallery.find(name) or clean_name(name)  # a bad name fails before any photo is read
+    enrolled = gallery.find(name)  # a bad name fails here, before any photo is read
+    star = enrolled or clean_name(name)
     report, found_faces = EnrolReport(), []
     for path in photos:
         found = face_of_photo(detector, path)
@@ -125,8 +126,8 @@ def enroll(
         if on_photo:
             on_photo(path)
     faces = []
-    for (path, face), why in zip(found_faces, _screened(star, found_faces, gallery, lookalikes),
-                                 strict=True):
+    reasons = _screened(star, enrolled is not None, found_faces, gallery, lookalikes)
+    for (path, face), why in zip(found_faces, reasons, strict=True):
         if why is None:
             faces.append(face)
             report.added.append(path)
@@ -136,10 +137,11 @@ def enroll(
     return report
 
 
-def _screened(star: str, found_faces, gallery: StarGallery, lookalikes: bool):
+def _screened(star: str, is_enrolled: bool, found_faces, gallery: StarGallery,
+              lookalikes: bool):
     if not found_faces:
         return []
-    enrolled = gallery.embeddings(star) if gallery.find(star) else np.zeros((0, 0))
+    enrolled = gallery.embeddings(star) if is_enrolled else np.zeros((0, 0))
     others = {n: c for n, c in gallery.centroids().items() if n != star}
     return screen(star, np.stack([f.embedding for _, f in found_faces]), enrolled, others,
                   lookalikes)

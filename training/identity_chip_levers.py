@@ -32,6 +32,7 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
+from kpopcam.types import iou
 from training.eval_identity import CACHE_DIR, cached_embeddings, photos_key, print_row, scores, unit
 from training.identity_data import list_photos
 
@@ -94,13 +95,6 @@ def refit_box(points: np.ndarray, mean_shape: np.ndarray):
     a[:n, 0], a[:n, 2], a[n:, 1], a[n:, 2] = 1, mean_shape[:, 0], 1, mean_shape[:, 1]
     x0, y0, side = np.linalg.lstsq(a, points.T.reshape(-1), rcond=None)[0]
     return (x0, y0, x0 + side, y0 + side)
-
-
-def iou(a, b) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return w * h / union if union > 0 else 0.0
 
 
 def square_box(box):
@@ -224,7 +218,7 @@ def screen_rates(emb, labels, photos, sizes=(5, 10, 20), trials=200, seed=0) -> 
     """How many of a star's photos enrolment leaves out when she is enrolled from n photos at
     once, every other star from 5; then, each star enrolled from all her photos with every
     other star from all theirs, the photos left out."""
-    from kpopcam.enrol_screen import LOOKS_LIKE, screen
+    from kpopcam.enrol_screen import is_lookalike, screen
 
     found = ~np.isnan(emb[:, 0])
     people = sorted(set(labels))
@@ -240,7 +234,7 @@ def screen_rates(emb, labels, photos, sizes=(5, 10, 20), trials=200, seed=0) -> 
             batch = emb[rng.choice(pool, min(n, len(pool)), replace=False)]
             reasons = [why for why in screen(star, batch, np.zeros((0, 0)), others) if why]
             left += len(reasons)
-            same += sum(not why.startswith(LOOKS_LIKE) for why in reasons)
+            same += sum(not is_lookalike(why) for why in reasons)
             total += len(batch)
         print(f"enrolled from {n} photos at once: {left} of {total} photos left out "
               f"({left / total:.2%}), {same} of them the same face as another")

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kpopcam.enrol_screen import LOOKS_LIKE
+from kpopcam.enrol_screen import is_lookalike
 from kpopcam.images import photos_in
 from kpopcam.stars import GalleryError, StarGallery
 
@@ -177,7 +177,7 @@ class StarsPanel(QWidget):
         details = "\n".join(f"{Path(p).name}: {why}" for p, why in skipped)
         self.message.emit(text + ".", details, "info" if added else "error")
         self.last_report = report
-        lookalikes = [p for p, why in skipped if why.startswith(LOOKS_LIKE)]
+        lookalikes = [p for p, why in skipped if is_lookalike(why)]
         if lookalikes:
             self._ask_to_keep(name, lookalikes)
 
