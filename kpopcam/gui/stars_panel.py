@@ -154,13 +154,16 @@ class StarsPanel(QWidget):
         self._progress.canceled.connect(cancel.set)  # one transaction: nothing is added
 
     def _on_progress(self, done: int, total: int, photo: str) -> None:
-        if self._progress is not None:
-            self._progress.setMaximum(total)
-            self._progress.setValue(done)
-            if photo.endswith("…"):
-                self._progress.setLabelText(photo)
-            elif photo:
-                self._progress.setLabelText(f"Looking at {photo}…")
+        dialog = self._progress
+        if dialog is None:
+            return
+        dialog.setMaximum(total)
+        if photo.endswith("…"):
+            dialog.setLabelText(photo)
+        elif photo:
+            dialog.setLabelText(f"Looking at {photo}…")
+        # Last: a modal dialog's setValue runs the event loop, where `enrolled` may close it.
+        dialog.setValue(done)
 
     def _close_progress(self) -> None:
         if self._progress is not None:
