@@ -32,7 +32,8 @@ GATHER_S = 1.0
 class CaptureRule:
     """The star's smoothed emotion score stays at or above `min_score` for `hold_s`; then not
     again for that star until the emotion has dropped and `cooldown_s` has passed, and never
-    more than `max_per_minute` times a minute."""
+    more than `max_per_minute` times a minute for one star (with any star watched, each
+    member's moments are her own: one laughing a lot does not use up the others')."""
 
     star: str = ""  # empty: any enrolled star
     emotion: str = "happy"
@@ -112,7 +113,7 @@ class Trigger:
         self.rule = rule
         self._holds: dict[int, _Hold] = {}
         self._last_fire: dict[str, float] = {}
-        self._recent: deque[float] = deque()
+        self._recent: dict[str, deque[float]] = {}  # star -> her captures' times
 
     def update(self, tracks, now: float, frame: Frame | None = None,
                candidates: dict[int, Candidate] | None = None,
@@ -185,7 +186,7 @@ class Trigger:
             hold.frame = None
             return []
         self._last_fire[hold.star] = now
-        self._recent.append(now)
+        self._recent.setdefault(hold.star, deque()).append(now)
         score = hold.best.score if hold.best is not None else 0.0
         fire = Fire(track_id, hold.star, self.rule.emotion, score, hold.since, now, hold.best,
                     hold.frame)
@@ -193,8 +194,9 @@ class Trigger:
         return [fire]
 
     def _allowed(self, star: str, now: float) -> bool:
-        while self._recent and now - self._recent[0] >= 60:
-            self._recent.popleft()
-        if len(self._recent) >= self.rule.max_per_minute:
+        recent = self._recent.get(star, ())
+        while recent and now - recent[0] >= 60:
+            recent.popleft()
+        if len(recent) >= self.rule.max_per_minute:
             return False
         return now - self._last_fire.get(star, float("-inf")) >= self.rule.cooldown_s

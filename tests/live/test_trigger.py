@@ -79,6 +79,19 @@ def test_captures_per_minute_are_capped():
     assert feed(rule, timeline)[:3] == [1.0, 3.0, 63.0]
 
 
+def test_the_cap_counts_each_star_on_her_own():
+    # any star watched, two members laughing in turn: each has her own captures a minute
+    rule = CaptureRule(star="", hold_s=0.0, cooldown_s=0, max_per_minute=2)
+    trigger = Trigger(rule)
+    fired = []
+    for t in range(0, 20):
+        on = t % 2 == 0
+        faces = [track("Lisa", HAPPY if on else NEUTRAL, 1),
+                 track("Jennie", HAPPY if on else NEUTRAL, 2)]
+        fired += [(fire.star, float(t)) for fire in trigger.update(faces, float(t))]
+    assert fired == [("Lisa", 1.0), ("Jennie", 1.0), ("Lisa", 3.0), ("Jennie", 3.0)]
+
+
 def test_hold_progress_counts_up_for_a_countdown():
     trigger = Trigger(CaptureRule(star="Lisa", hold_s=1.0))
     lisa = track("Lisa", HAPPY)
