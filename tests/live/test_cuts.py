@@ -111,6 +111,28 @@ def test_stage_lights_flashing_are_no_cut(astronaut, cameraman):
     assert detector.is_cut(black) and detector.is_cut(a)
 
 
+def boxed(photo: np.ndarray, size=(640, 360)) -> np.ndarray:
+    """A square picture shown in a 16:9 frame between black bars, as a broadcast shows it."""
+    frame = np.zeros((size[1], size[0], 3), np.uint8)
+    side = size[1]
+    x = (size[0] - side) // 2
+    frame[:, x:x + side] = cv2.resize(cv2.cvtColor(photo, cv2.COLOR_RGB2BGR), (side, side),
+                                      interpolation=cv2.INTER_AREA)
+    return frame
+
+
+def test_a_cut_between_two_people_framed_alike_in_black_bars_is_a_cut(astronaut, cameraman):
+    """The bars are the same in both shots; they must not hide the cut, nor turn a flash of
+    the picture (bars black) or of the whole frame into one."""
+    detector = ShotChangeDetector()
+    a = boxed(astronaut)
+    picture_flash = boxed(np.clip(astronaut * 1.7 + 40, 0, 255).astype(np.uint8))
+    whole_flash = np.clip(a * np.float32([1.8, 0.9, 1.8]) + 40, 0, 255).astype(np.uint8)
+    cut = boxed(cameraman)
+    assert [detector.is_cut(f) for f in (a, picture_flash, a, whole_flash, a, cut, cut)] == [
+        False, False, False, False, False, True, False]
+
+
 def flashed(frame: np.ndarray, number: int) -> np.ndarray:
     """Stage lights: the first two frames of every five lit brighter (the face still found)."""
     return np.clip(frame * 1.3 + 30, 0, 255).astype(np.uint8) if number % 5 < 2 else frame
