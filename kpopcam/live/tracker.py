@@ -37,6 +37,7 @@ class Track:
     album: tuple[FaceSample, ...] = ()  # its best distinct looks, for "add this face"
     usual_eyes: float | None = None  # a running average of how open this face's eyes are
     path: deque = field(default_factory=deque)  # (time, box) of its recent frames, oldest first
+    look_print: tuple | None = None  # face_change.face_print of its face at its last look
 
     def box_at(self, when: float) -> tuple[float, float, float, float] | None:
         """Where this face was at `when` (its last place at or before then); None if the track
@@ -176,10 +177,11 @@ class FaceTracker:
         """Where the faces of the last update are, in the order `predict` gives them."""
         return [track.face for track in self._seen]
 
-    def needs_identity(self, track: Track, now: float) -> bool:
-        """Embed a track when it starts, again soon while its name is unconfirmed, and every
-        refresh_identity_s once it is."""
-        wait = self.refresh_identity_s if track.confirmed else REFRESH_UNKNOWN_S
+    def needs_identity(self, track: Track, now: float, changed: bool = False) -> bool:
+        """Embed a track when it starts, again soon while its name is unconfirmed or its face
+        looks changed, and every refresh_identity_s once it is confirmed."""
+        soon = changed or not track.confirmed
+        wait = REFRESH_UNKNOWN_S if soon else self.refresh_identity_s
         return now - track.last_embedded >= wait
 
     def _start(self, face: Face, now: float, detected: bool) -> Track:
