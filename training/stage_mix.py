@@ -10,11 +10,15 @@ frame of every clip is shown once, in order. Consecutive shots come from differe
 most clips frame their person in the middle: the next person is where the last one was, which
 is what a name must not survive. Frames are letterboxed onto a 640x360 canvas at 25 fps.
 
-OUT_DIR/stage-mix/ holds `clip.avi` (MJPG at quality 95), `truth.json` (the clips' truths moved
-onto the mix: shots, people and moments; stars renamed `<clip>-<star>`, so that the two clips'
-"man" are two stars) and `enrol/<clip>-<star>/` (the clips' enrolment photos). A moment cut by a
-shot is kept once: its longest part in one shot, if that is the whole moment or at least
-MIN_MOMENT_S.
+With --dissolve S, each shot fades in over the last picture of the one before for S seconds
+(music shows often dissolve from one member to the next); the people of both are in the truth
+meanwhile, and only the new shot's after it.
+
+OUT_DIR/stage-mix/ (or stage-mix-dissolve-Ss/) holds `clip.avi` (MJPG at quality 95),
+`truth.json` (the clips' truths moved onto the mix: shots, dissolves, people and moments;
+stars renamed `<clip>-<star>`, so that the two clips' "man" are two stars) and
+`enrol/<clip>-<star>/` (the clips' enrolment photos). A moment cut by a shot is kept once: its
+longest part in one shot, if that is the whole moment or at least MIN_MOMENT_S.
 """
 
 from __future__ import annotations
@@ -133,29 +137,44 @@ def edit(cams: list[Camera], rng: np.random.Generator) -> list[tuple[Camera, flo
     return shots
 
 
-def mix(cams: list[Camera], shots, out: Path) -> dict:
-    """Writes the video; returns its truth."""
+def mix(cams: list[Camera], shots, out: Path, dissolve_s: float = 0.0) -> dict:
+    """Writes the video; returns its truth. dissolve_s: each shot fades in over the last
+    picture of the one before for this long (its people stay in the truth meanwhile) instead
+    of a hard cut."""
     writer = cv2.VideoWriter(str(out / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), FPS, CANVAS)
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
-    people, moments, cuts = _Spans(), _Spans(), []
-    frame = 0
+    people, moments, cuts, dissolves = _Spans(), _Spans(), [], []
+    fade = round(dissolve_s * FPS)
+    frame, last_image, last_people = 0, None, []
     for shot, (cam, start, length) in enumerate(shots):
-        cuts.append(frame)
+        fading = fade if last_image is not None else 0
+        outgoing, outgoing_people = last_image, last_people  # the last shot's last picture
+        if fading:
+            dissolves.append([frame, frame + fading - 1])
+        cuts.append(frame + fading)
         previous_source = None
         for k in range(max(1, round(length * FPS))):
             number = cam.frame_number(start + k / FPS)
             if previous_source is not None and _cut_between(cam.truth, previous_source, number):
                 cuts.append(frame)  # a cut inside the clip itself
             previous_source = number
-            writer.write(cam.image(number))
-            for p in cam.truth.get("people", ()):
-                if p["frames"][0] <= number <= p["frames"][1]:
-                    people.add((shot, cam.star(p["star"]), tuple(cam.placement.region(
-                        p["region"]))), frame)
+            image = plain = cam.image(number)
+            here = [(shot, cam.star(p["star"]), tuple(cam.placement.region(p["region"])))
+                    for p in cam.truth.get("people", ())
+                    if p["frames"][0] <= number <= p["frames"][1]]
+            if k < fading:  # the last shot's picture fades out, its people still there
+                alpha = (k + 1) / (fading + 1)
+                image = cv2.addWeighted(image, alpha, outgoing, 1 - alpha, 0)
+                for key in outgoing_people:
+                    people.add(key, frame)
+            writer.write(image)
+            for key in here:
+                people.add(key, frame)
             for i, m in enumerate(cam.truth.get("moments", ())):
                 if m["frames"][0] <= number <= m["frames"][1]:
                     moments.add((shot, cam.star(m["star"]), m["emotion"], cam.name, i), frame)
             frame += 1
+            last_image, last_people = plain, here
     writer.release()
     shots_out = [[a, b - 1] for a, b in zip(cuts, cuts[1:] + [frame], strict=True)]
     return {
@@ -163,6 +182,7 @@ def mix(cams: list[Camera], shots, out: Path) -> dict:
             c.name for c in cams) + "; each clip's own source and licence apply",
         "frames": frame,
         "shots": shots_out,
+        "dissolves": dissolves,
         "people": [{"star": star, "frames": [a, b], "region": list(region)}
                    for (_, star, region), (a, b) in people.spans()],
         "moments": kept_moments(cams, moments.spans()),
@@ -220,15 +240,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="OUT/stage-mix/ is written")
     parser.add_argument("--truth-dir", type=Path, default=Path("training/clip_truth"))
     parser.add_argument("--seed", type=int, default=0, help="which edit")
+    parser.add_argument("--dissolve", type=float, default=0.0, metavar="S",
+                        help="shots fade into each other over S seconds (default: hard cuts)")
     args = parser.parse_args(argv)
     cams = cameras(args.clips, args.truth_dir)
     if len(cams) < 2:
         print(f"{args.clips}: fewer than two clips with a truth and enrolment photos",
               file=sys.stderr)
         return 1
-    out = args.out / "stage-mix"
+    out = args.out / (f"stage-mix-dissolve-{args.dissolve:g}s" if args.dissolve else "stage-mix")
     out.mkdir(parents=True, exist_ok=True)
-    truth = mix(cams, edit(cams, np.random.default_rng(args.seed)), out)
+    truth = mix(cams, edit(cams, np.random.default_rng(args.seed)), out, args.dissolve)
     (out / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
     for cam in cams:
         for star in sorted(p for p in cam.enrol.iterdir() if p.is_dir()):

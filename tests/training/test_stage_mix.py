@@ -70,3 +70,21 @@ def test_fewer_than_two_clips_is_an_error(tmp_path, astronaut):
     clip(tmp_path / "clips", "one", astronaut, 2.0, 10.0, (640, 480), "man",
          [100, 100, 300, 300], [0, 9])
     assert main([str(tmp_path / "clips"), str(tmp_path / "out")]) == 1
+
+
+def test_a_dissolve_keeps_both_people_in_the_truth_while_it_lasts(tmp_path, astronaut):
+    clip(tmp_path / "clips", "one", astronaut, 4.0, 10.0, (640, 480), "man",
+         [100, 100, 300, 300], [0, 9])
+    clip(tmp_path / "clips", "two", None, 4.0, 10.0, (640, 360), "man", [0, 0, 160, 90],
+         [0, 9])
+    assert main([str(tmp_path / "clips"), str(tmp_path / "out"), "--dissolve", "0.4",
+                 "--truth-dir", str(tmp_path / "none")]) == 0
+    data = json.loads((tmp_path / "out" / "stage-mix-dissolve-0.4s" / "truth.json").read_text())
+    truth = Truth.from_dict(data)
+    assert data["dissolves"] and all(b - a + 1 == 10 for a, b in data["dissolves"])  # 0.4 s
+    for first, last in data["dissolves"]:
+        for frame in (first, last):
+            assert {p.star for p in truth.people if p.covers(frame)} == {"one-man", "two-man"}
+        assert len({p.star for p in truth.people if p.covers(last + 1)}) == 1
+    # a shot begins where its dissolve has ended
+    assert [s[0] for s in truth.shots[1:]] == [b + 1 for _, b in data["dissolves"]]
