@@ -23,9 +23,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from kpopcam.live.shots import standardised
+
 COLOUR_CHANGE = 3.0  # mean |a| and |b| difference (0-255 Lab) of the 4x4 prints
 SHAPE_CHANGE = 0.9  # mean difference of the standardised 16x16 grey prints
-MIN_CONTRAST = 4.0
 
 
 def face_print(image: np.ndarray, box) -> tuple[np.ndarray, np.ndarray] | None:
@@ -40,8 +41,7 @@ def face_print(image: np.ndarray, box) -> tuple[np.ndarray, np.ndarray] | None:
     lab = cv2.cvtColor(colour, cv2.COLOR_BGR2LAB)[..., 1:].astype(np.float32)
     grey = cv2.resize(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), (16, 16),
                       interpolation=cv2.INTER_AREA).astype(np.float32)
-    grey -= grey.mean()
-    return lab, grey / max(float(grey.std()), MIN_CONTRAST)
+    return lab, standardised(grey)
 
 
 def looks_changed(before, after) -> bool:

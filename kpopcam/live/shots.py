@@ -93,9 +93,11 @@ def _layout_change(before: np.ndarray, after: np.ndarray) -> float:
     lit = (before > DARK) | (after > DARK)
     if lit.mean() < MIN_LIT:
         lit = np.ones_like(lit)
-    return float(np.abs(_standardised(before[lit]) - _standardised(after[lit])).mean())
+    return float(np.abs(standardised(before[lit]) - standardised(after[lit])).mean())
 
 
-def _standardised(grey: np.ndarray) -> np.ndarray:
+def standardised(grey: np.ndarray) -> np.ndarray:
+    """Grey levels with mean 0 and standard deviation 1 (light and contrast taken out), a flat
+    picture stretched no further than MIN_CONTRAST allows."""
     centred = grey - grey.mean()
     return centred / max(float(centred.std()), MIN_CONTRAST)
