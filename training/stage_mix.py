@@ -195,7 +195,7 @@ def kept_moments(cams: list[Camera], parts) -> list[dict]:
     """Each clip's moment once: its longest part in one shot, where that is the whole moment
     or at least MIN_MOMENT_S (one capture is asked for per moment, and the trigger's cooldown
     would refuse a second capture of the same laugh a shot later)."""
-    fps = {c.name: c.fps for c in cams}
+    by_name = {c.name: c for c in cams}
     longest: dict[tuple, tuple[int, int, str, str]] = {}
     for (_, star, emotion, clip, index), (a, b) in parts:
         best = longest.get((clip, index))
@@ -203,8 +203,9 @@ def kept_moments(cams: list[Camera], parts) -> list[dict]:
             longest[clip, index] = (a, b, star, emotion)
     kept = []
     for (clip, index), (a, b, star, emotion) in longest.items():
-        first, last = next(c for c in cams if c.name == clip).truth["moments"][index]["frames"]
-        whole = round((last - first + 1) / fps[clip] * FPS)
+        cam = by_name[clip]
+        first, last = cam.truth["moments"][index]["frames"]
+        whole = round((last - first + 1) / cam.fps * FPS)
         if b - a + 1 >= min(whole - 1, round(MIN_MOMENT_S * FPS)):
             kept.append({"star": star, "emotion": emotion, "frames": [a, b]})
     return sorted(kept, key=lambda m: m["frames"])
